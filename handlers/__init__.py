@@ -1,0 +1,65 @@
+"""What the bot says and does in Telegram, one module per area."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.i18n import t
+from handlers import checkout, errors, menu, reseller
+from handlers.common import answer, language_of, reply, services_of
+
+__all__ = ["on_startup", "register_handlers"]
+
+log = logging.getLogger(__name__)
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ALLOWED_USER_IDS: a private deployment answers strangers politely and does nothing."""
+    settings = services_of(context).settings
+    user = update.effective_user
+    if not settings.allowed_user_ids or user is None:
+        return
+    if user.id in settings.allowed_user_ids or user.id in settings.admin_ids:
+        return
+    if update.pre_checkout_query is not None:
+        await update.pre_checkout_query.answer(
+            ok=False, error_message=t(language_of(update, context), "common.not_allowed")
+        )
+    elif update.callback_query is not None:
+        await answer(update.callback_query, t(language_of(update, context), "common.not_allowed"))
+    elif update.effective_message is not None:
+        await reply(update, t(language_of(update, context), "common.not_allowed"))
+    raise ApplicationHandlerStop
+
+
+def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    # Payments first, at top level: never inside a per-chat conversation.
+    application.add_handler(PreCheckoutQueryHandler(checkout.on_pre_checkout))
+    application.add_handler(
+        MessageHandler(filters.SUCCESSFUL_PAYMENT, checkout.on_successful_payment)
+    )
+    application.add_handler(CallbackQueryHandler(checkout.on_confirm, pattern=r"^k:"))
+    application.add_handler(CallbackQueryHandler(checkout.on_cancel_unpaid, pattern=r"^x:"))
+    reseller.register(application)
+    menu.register(application)
+    application.add_error_handler(errors.on_error)
+
+
+async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """What post_init would do; called by bot.app, which runs the application itself."""
+    services = application.bot_data["services"]
+    await services.catalog.load()

@@ -1,0 +1,63 @@
+"""The SQLite layer: migrations and one repository per entity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.audit import AuditRepo
+from storage.catalog import CatalogRepo, Plan
+from storage.db import Database, Transaction, now
+from storage.esims import Esim, EsimsRepo
+from storage.meta import MetaRepo
+from storage.orders import (
+    IN_PROGRESS,
+    IllegalTransition,
+    Order,
+    OrderKind,
+    OrdersRepo,
+    OrderStatus,
+)
+from storage.payments import Payment, PaymentsRepo
+from storage.refunds import Refund, RefundsRepo
+from storage.users import User, UsersRepo
+from storage.webhook_events import WebhookEvent, WebhookEventsRepo
+
+__all__ = [
+    "IN_PROGRESS",
+    "Database",
+    "Esim",
+    "IllegalTransition",
+    "Order",
+    "OrderKind",
+    "OrderStatus",
+    "Payment",
+    "Plan",
+    "Refund",
+    "Storage",
+    "Transaction",
+    "User",
+    "WebhookEvent",
+    "now",
+]
+
+
+class Storage:
+    """The database and its repositories, opened and migrated together."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.db = Database(path)
+        self.users = UsersRepo(self.db)
+        self.catalog = CatalogRepo(self.db)
+        self.orders = OrdersRepo(self.db)
+        self.payments = PaymentsRepo(self.db)
+        self.esims = EsimsRepo(self.db)
+        self.refunds = RefundsRepo(self.db)
+        self.webhook_events = WebhookEventsRepo(self.db)
+        self.audit = AuditRepo(self.db)
+        self.meta = MetaRepo(self.db)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,613 @@
+"""The order pipeline: every paid order ends delivered or refunded, exactly once.
+
+Each step commits the order's new status before the external call that follows it, and every
+external call is idempotent (``externalOrderId`` = our reference; refunds by charge id), so
+whatever line a crash interrupts, re-running the step from the stored status is safe. Three
+sources drive orders forward: the customer's payment, reseller webhooks, and the reconciler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from telegram import Bot
+from telegram.error import BadRequest as TelegramBadRequest
+from telegram.error import TelegramError
+
+from bot.pikasim import BadRequest as ResellerBadRequest
+from bot.pikasim import Forbidden as ResellerForbidden
+from bot.pikasim import (
+    InsufficientBalance,
+    MalformedResponse,
+    PikaSimClient,
+    PikaSimError,
+    Priority,
+    parse_webhook_event,
+)
+from bot.pikasim import NotFound as ResellerNotFound
+from bot.pikasim import Unauthorized as ResellerUnauthorized
+from bot.pricing import usd
+from storage import IllegalTransition, Order, OrderKind, OrderStatus, Storage, now
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.alerts import Alerts
+    from bot.settings import Settings
+    from bot.wallet import Wallet
+    from handlers.delivery import Notifier
+
+__all__ = ["CRASH_ENV", "Pipeline", "crash_point"]
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+
+CRASH_ENV = "ESIM_BOT_CRASH_AT"
+_POLL_DELAYS = (2, 3, 5, 10, 20, 30, 60)  # seconds between order checks without webhooks
+_WEBHOOK_GRACE = 45  # seconds an order may wait for its webhook before we ask the reseller
+_RETRY_DELAYS = (5, 15, 30, 60, 120, 300)
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the crash tests: die here, like a power cut, when asked to."""
+    if os.environ.get(CRASH_ENV) == name:
+        log.warning("crash point %s reached: exiting abruptly", name)
+        os._exit(77)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        storage: Storage,
+        reseller: PikaSimClient,
+        alerts: Alerts,
+        wallet: Wallet,
+    ) -> None:
+        self._settings = settings
+        self._wallet = wallet
+        self._storage = storage
+        self._reseller = reseller
+        self._alerts = alerts
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._bot: Bot | None = None
+        self._notifier: Notifier | None = None
+        self._spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future
+        self.webhooks_expected = False
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def attach(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        from handlers.delivery import Notifier
+
+        self._bot = application.bot
+        self._notifier = Notifier(application.bot)
+
+        def spawn(coroutine: Awaitable[Any]) -> object:
+            # Application tasks are awaited on stop(), so work in flight finishes cleanly.
+            return application.create_task(coroutine)  # type: ignore[arg-type]
+
+        self._spawn = spawn
+
+    @property
+    def bot(self) -> Bot:
+        if self._bot is None:
+            raise RuntimeError("pipeline is not attached to the Telegram application")
+        return self._bot
+
+    @property
+    def notifier(self) -> Notifier:
+        if self._notifier is None:
+            raise RuntimeError("pipeline is not attached to the Telegram application")
+        return self._notifier
+
+    async def register_webhook(self, embedded_base_url: str) -> None:
+        """Tell the reseller where to send webhooks (PUBLIC_URL, or the embedded sandbox)."""
+        settings = self._settings
+        if settings.public_url is not None:
+            base = str(settings.public_url).rstrip("/")
+        elif settings.uses_sandbox:
+            base = embedded_base_url
+        else:
+            log.info("no PUBLIC_URL: orders are followed by polling the reseller")
+            return
+        url = f"{base}/webhooks/pikasim"
+        try:
+            await self._reseller.set_webhook(url)
+        except PikaSimError as error:
+            log.warning("could not register the webhook %s: %s", url, error)
+            return
+        self.webhooks_expected = True
+        log.info("reseller webhooks go to %s", url)
+
+    # -- payments ------------------------------------------------------------------------
+
+    async def record_payment(
+        self,
+        *,
+        charge_id: str,
+        user_id: int,
+        amount: int,
+        currency: str,
+        payload: str,
+        source: str,
+    ) -> Order | None:
+        """Commit a Stars payment and mark its order paid, once per charge id.
+
+        Returns the paid order, or None when this charge was already recorded. A payment that
+        matches no payable order is stored and refunded at once.
+        """
+        order = await self._order_for_payload(payload)
+        payable = (
+            order is not None
+            and order.user_id == user_id
+            and order.price_stars == amount
+            and order.status in (S.AWAITING_PAYMENT, S.EXPIRED)
+        )
+        async with self._storage.db.transaction() as tx:
+            recorded = await self._storage.payments.record(
+                tx,
+                charge_id=charge_id,
+                order_id=order.id if payable and order is not None else None,
+                user_id=user_id,
+                amount_stars=amount,
+                currency=currency,
+                payload=payload,
+                source=source,
+            )
+            if not recorded:
+                log.info("payment %s was already recorded", _short(charge_id))
+                return None
+            if payable and order is not None:
+                order = await self._storage.orders.transition(order, S.PAID, tx=tx, paid_at=now())
+        if not payable or order is None:
+            await self._refund_orphan_payment(charge_id, user_id, amount, payload)
+            return None
+        log.info("order %s paid (%d Stars, via %s)", order.reference, amount, source)
+        crash_point("after_paid")
+        return order
+
+    async def mark_paid_without_stars(self, order: Order) -> Order:
+        """PAYMENTS=off: the operator's own wallet pays; the order goes straight to paid."""
+        return await self._storage.orders.transition(order, S.PAID, paid_at=now())
+
+    async def _order_for_payload(self, payload: str) -> Order | None:
+        reference = payload.removeprefix("order:")
+        return await self._storage.orders.by_reference(reference) if reference else None
+
+    async def _refund_orphan_payment(
+        self, charge_id: str, user_id: int, amount: int, payload: str
+    ) -> None:
+        log.warning("payment %s matches no payable order; refunding it", _short(charge_id))
+        await self._refund_stars(user_id, charge_id)
+        await self._alerts.send(
+            f"orphan-payment-{charge_id}",
+            f"A payment of {amount} Stars (payload {payload!r}) matched no payable order"
+            " and was refunded.",
+        )
+
+    # -- driving an order ----------------------------------------------------------------
+
+    def start(self, order: Order) -> None:
+        """Drive an order forward in the background (the update handler returns at once)."""
+        self._spawn(self.advance(order.id))
+
+    async def advance(self, order_id: int) -> Order | None:
+        """Take the order as far as it can go now; safe to call from anywhere, any time."""
+        async with self._lock(order_id):
+            order = await self._storage.orders.get(order_id)
+            while order is not None:
+                step = self._steps().get(order.status)
+                if step is None:
+                    break
+                try:
+                    moved = await step(order)
+                except IllegalTransition:
+                    moved = await self._storage.orders.get(order_id)  # someone else moved it
+                if moved is None or moved.status == order.status:
+                    order = moved
+                    break
+                order = moved
+            return order
+
+    def _steps(self) -> dict[OrderStatus, Callable[[Order], Awaitable[Order | None]]]:
+        return {
+            S.PAID: self._place,
+            S.ORDERING: self._place,
+            S.PROVISIONED: self._deliver,
+            S.FAILED: self._start_refund,
+            S.REFUNDING: self._finish_refund,
+        }
+
+    def _lock(self, order_id: int) -> asyncio.Lock:
+        lock = self._locks.get(order_id)
+        if lock is None:
+            lock = self._locks[order_id] = asyncio.Lock()
+        if len(self._locks) > 1000:  # forget idle locks so the map cannot grow forever
+            for key in [k for k, v in self._locks.items() if not v.locked() and k != order_id]:
+                del self._locks[key]
+        return lock
+
+    async def _place(self, order: Order) -> Order | None:
+        orders = self._storage.orders
+        if order.status is S.PAID:
+            order = await orders.transition(
+                order, S.ORDERING, external_order_id=order.reference, attempts=order.attempts + 1
+            )
+            crash_point("after_ordering")
+            await self._progress(order, "ordering")
+        elif order.next_check_at is not None and order.next_check_at > now():
+            return order  # a retry is scheduled; the reconciler will come back
+        try:
+            placed = await self._submit(order)
+        except InsufficientBalance:
+            await self._alerts.send(
+                "insufficient-balance",
+                f"The reseller wallet is too low for order {order.reference}"
+                f" ({usd(order.cost_cents)}). The customer is being refunded; top up with"
+                " /deposit.",
+            )
+            return await orders.transition(order, S.FAILED, failure_reason="insufficient_balance")
+        except (ResellerBadRequest, ResellerNotFound) as error:
+            log.warning("reseller refused order %s: %s", order.reference, error)
+            return await orders.transition(order, S.FAILED, failure_reason="invalid")
+        except (ResellerUnauthorized, ResellerForbidden) as error:
+            return await self._needs_attention(order, f"the reseller refused our key: {error}")
+        except PikaSimError as error:
+            # Unknown outcome (timeout, 5xx, garbled answer): retrying with the same
+            # externalOrderId later can never buy a second eSIM.
+            return await self._retry_later(order, error)
+        crash_point("after_submit")
+        return await self._mark_ordered(order, placed)
+
+    async def _submit(self, order: Order) -> tuple[str, Any]:
+        """POST the order (or top-up) with our reference as externalOrderId."""
+        reference = order.external_order_id or order.reference
+        if order.kind is OrderKind.TOPUP:
+            topup = await self._reseller.topup(
+                order.target_iccid or "", order.package_code, reference, priority=Priority.ORDER
+            )
+            return topup.topup_id, None
+        placed = await self._reseller.create_order(
+            order.package_code, reference, priority=Priority.ORDER
+        )
+        return placed.order_id, placed.esim
+
+    async def _mark_ordered(self, order: Order, placed: tuple[str, Any]) -> Order:
+        reseller_id, esim = placed
+        delay = _WEBHOOK_GRACE if self.webhooks_expected else _POLL_DELAYS[0]
+        order = await self._storage.orders.transition(
+            order,
+            S.ORDERED,
+            reseller_order_id=reseller_id,
+            next_check_at=now() + delay,
+            attempts=0,
+        )
+        log.info("order %s placed with the reseller as %s", order.reference, reseller_id)
+        self._wallet.spent(order.cost_cents)
+        crash_point("after_ordered")
+        if esim is not None:
+            return await self._provision(order, esim)
+        if order.kind is OrderKind.ESIM:
+            await self._progress(order, "ordered")
+        if not self.webhooks_expected:
+            self._spawn(self._follow(order.id))
+        return order
+
+    async def _retry_later(self, order: Order, error: PikaSimError) -> Order:
+        attempt = min(order.attempts, len(_RETRY_DELAYS) - 1)
+        log.warning("order %s: reseller unavailable (%s); retrying later", order.reference, error)
+        order = await self._storage.orders.update(
+            order, next_check_at=now() + _RETRY_DELAYS[attempt], attempts=order.attempts + 1
+        )
+        if order.attempts == 3:
+            await self._progress(order, "delayed")
+            await self._alerts.send(
+                "reseller-errors", f"The reseller keeps failing ({error}); orders are waiting."
+            )
+        return order
+
+    async def _follow(self, order_id: int) -> None:
+        """Without webhooks: ask the reseller about a placed order with backoff."""
+        for delay in _POLL_DELAYS:
+            await asyncio.sleep(delay)
+            order = await self._storage.orders.get(order_id)
+            if order is None or order.status is not S.ORDERED:
+                return
+            await self.check_with_reseller(order)
+
+    async def check_with_reseller(self, order: Order) -> Order | None:
+        """Ask the reseller how an ordered order is doing, and act on the answer."""
+        if order.kind is OrderKind.TOPUP:
+            return await self._check_topup(order)
+        try:
+            remote = await self._reseller.order(
+                order.reseller_order_id or "", priority=Priority.BACKGROUND
+            )
+        except PikaSimError as error:
+            log.info("could not check order %s: %s", order.reference, error)
+            return order
+        async with self._lock(order.id):
+            current = await self._storage.orders.get(order.id)
+            if current is None or current.status is not S.ORDERED:
+                return current
+            if remote.status == "completed" and remote.esim is not None:
+                current = await self._provision(current, remote.esim)
+            elif remote.status == "failed":
+                current = await self._storage.orders.transition(
+                    current, S.FAILED, failure_reason="failed"
+                )
+            else:
+                current = await self._storage.orders.update(
+                    current, next_check_at=now() + _POLL_DELAYS[-1]
+                )
+        return await self.advance(current.id) if current else None
+
+    async def _check_topup(self, order: Order) -> Order | None:
+        # The reseller has no top-up status endpoint: a top-up we never heard back about
+        # after a long wait goes to a human rather than being guessed.
+        if order.updated_at < now() - 3600:
+            async with self._lock(order.id):
+                current = await self._storage.orders.get(order.id)
+                if current is not None and current.status is S.ORDERED:
+                    return await self._needs_attention(current, "no top-up confirmation in 1 h")
+        return order
+
+    async def _provision(self, order: Order, esim: Any) -> Order:
+        async with self._storage.db.transaction() as tx:
+            if order.kind is OrderKind.ESIM:
+                await self._storage.esims.add(
+                    tx,
+                    iccid=esim.iccid,
+                    order_id=order.id,
+                    user_id=order.user_id,
+                    package_code=order.package_code,
+                    activation_code=esim.activation_code,
+                    qr_code_url=getattr(esim, "qr_code_url", None),
+                    short_url=getattr(esim, "short_url", None),
+                )
+            order = await self._storage.orders.transition(
+                order, S.PROVISIONED, tx=tx, iccid=getattr(esim, "iccid", order.target_iccid)
+            )
+        crash_point("after_provisioned")
+        return order
+
+    async def _deliver(self, order: Order) -> Order:
+        if order.kind is OrderKind.TOPUP:
+            await self.notifier.topup_done(order)
+        else:
+            esim = await self._storage.esims.for_order(order.id)
+            if esim is None:
+                return await self._needs_attention(order, "provisioned without eSIM details")
+            await self.notifier.deliver(order, esim)
+        crash_point("after_delivery_sent")
+        order = await self._storage.orders.transition(order, S.DELIVERED, delivered_at=now())
+        log.info("order %s delivered", order.reference)
+        return order
+
+    # -- refunds -------------------------------------------------------------------------
+
+    async def _start_refund(self, order: Order) -> Order:
+        payment = await self._storage.payments.for_order(order.id)
+        async with self._storage.db.transaction() as tx:
+            await self._storage.refunds.open(
+                tx,
+                order_id=order.id,
+                charge_id=payment.charge_id if payment else None,
+                amount_stars=payment.amount_stars if payment else 0,
+                reason=order.failure_reason or "failed",
+            )
+            order = await self._storage.orders.transition(order, S.REFUNDING, tx=tx)
+        crash_point("after_refunding")
+        return order
+
+    async def _finish_refund(self, order: Order) -> Order:
+        refund = await self._storage.refunds.for_order(order.id)
+        charge_id = refund.charge_id if refund is not None else None
+        if charge_id:
+            outcome = await self._refund_stars(order.user_id, charge_id)
+            if outcome == "retry":
+                return order  # the reconciler tries again
+            if outcome == "refused":
+                return await self._needs_attention(order, "Telegram refused the Stars refund")
+        crash_point("after_refund_sent")
+        async with self._storage.db.transaction() as tx:
+            await self._storage.refunds.complete(tx, order.id)
+            order = await self._storage.orders.transition(order, S.REFUNDED, tx=tx)
+        reason = refund.reason if refund is not None else "failed"
+        log.info("order %s refunded (%s)", order.reference, reason)
+        await self.notifier.refunded(order, reason if reason in _REASONS else "failed")
+        return order
+
+    async def refund_by_admin(
+        self, order: Order, admin_id: int, reseller_refund_cents: int | None
+    ) -> Order:
+        """Refund an order's Stars on an admin's word; the caller cancelled the eSIM first
+        when it could (``reseller_refund_cents`` is what the wallet got back)."""
+        async with self._lock(order.id):
+            current = await self._storage.orders.get(order.id)
+            if current is None:
+                raise IllegalTransition("order vanished")
+            payment = await self._storage.payments.for_order(current.id)
+            async with self._storage.db.transaction() as tx:
+                await self._storage.refunds.open(
+                    tx,
+                    order_id=current.id,
+                    charge_id=payment.charge_id if payment else None,
+                    amount_stars=payment.amount_stars if payment else 0,
+                    reason="admin",
+                    requested_by=admin_id,
+                )
+                if reseller_refund_cents is not None:
+                    await self._storage.refunds.complete(tx, current.id, reseller_refund_cents)
+                current = await self._storage.orders.transition(current, S.REFUNDING, tx=tx)
+        result = await self.advance(current.id)
+        assert result is not None
+        return result
+
+    async def _refund_stars(self, user_id: int, charge_id: str) -> str:
+        """Refund a Stars charge: "done" (also when it was refunded before), "retry" or
+        "refused"."""
+        try:
+            await self.bot.refund_star_payment(user_id, charge_id)
+        except TelegramBadRequest as error:
+            if "ALREADY_REFUNDED" in str(error).upper():
+                return "done"
+            log.error("Stars refund of %s refused: %s", _short(charge_id), error)
+            return "refused"
+        except TelegramError as error:
+            log.warning("Stars refund of %s failed for now: %s", _short(charge_id), error)
+            return "retry"
+        return "done"
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def handle_webhook(self, event_id: int) -> None:
+        stored = await self._storage.webhook_events.get(event_id)
+        if stored is None or stored.processed_at is not None:
+            return
+        try:
+            event = parse_webhook_event(json.loads(stored.payload))
+        except (MalformedResponse, ValueError) as error:
+            log.warning("webhook %d is malformed: %s", event_id, error)
+            await self._storage.webhook_events.mark_processed(event_id, "malformed")
+            return
+        outcome = await self._apply_event(event)
+        await self._storage.webhook_events.mark_processed(event_id, outcome)
+        log.info("webhook %s processed: %s", event.event, outcome)
+
+    async def _apply_event(self, event: Any) -> str:
+        if event.event == "webhook.test":
+            await self._storage.meta.set("webhook_test_received_at", str(now()))
+            return "test received"
+        order = await self._order_for_event(event)
+        if order is None:
+            return "unknown order"
+        async with self._lock(order.id):
+            current = await self._storage.orders.get(order.id)
+            assert current is not None
+            outcome = await self._apply_to_order(event, current)
+        await self.advance(order.id)
+        return outcome
+
+    async def _order_for_event(self, event: Any) -> Order | None:
+        orders = self._storage.orders
+        if event.external_order_id:
+            order = await orders.by_external_id(event.external_order_id)
+            if order is not None:
+                return order
+        reseller_id = event.topup_id if event.event == "esim.topup.completed" else event.order_id
+        return await orders.by_reseller_id(reseller_id) if reseller_id else None
+
+    async def _apply_to_order(self, event: Any, order: Order) -> str:
+        waiting = order.status in (S.ORDERING, S.ORDERED)
+        if not waiting:
+            return f"ignored: order is {order.status}"
+        if event.event == "esim.provisioned" and order.kind is OrderKind.ESIM:
+            if event.esim is None:
+                return "ignored: no eSIM in the event"
+            await self._provision(order, event.esim)
+            return "provisioned"
+        if event.event == "esim.topup.completed" and order.kind is OrderKind.TOPUP:
+            await self._provision(order, _TopupTarget(order.target_iccid))
+            return "top-up completed"
+        if event.event == "order.failed":
+            await self._storage.orders.transition(order, S.FAILED, failure_reason="failed")
+            return "failed"
+        return f"ignored: {event.event} for a {order.kind} order"
+
+    # -- reconciliation ------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """Finish whatever a crash or a lost webhook left half-done (run at start, then often)."""
+        for stored in await self._storage.webhook_events.unprocessed():
+            await self.handle_webhook(stored.id)
+        await self.reconcile_star_payments()
+        stuck = await self._storage.orders.with_status(
+            S.PAID, S.ORDERING, S.PROVISIONED, S.FAILED, S.REFUNDING
+        )
+        for order in stuck:
+            await self.advance(order.id)
+        for order in await self._storage.orders.with_status(S.ORDERED):
+            if order.next_check_at is None or order.next_check_at <= now():
+                await self.check_with_reseller(order)
+
+    async def reconcile_star_payments(self) -> None:
+        """Telegram's Stars ledger is the truth: record and act on payments we never saw.
+
+        Polling confirms an update to Telegram before our handler commits it, so a crash can
+        lose a successful_payment update; the ledger still has the transaction.
+        """
+        try:
+            ledger = await self.bot.get_star_transactions(limit=100)
+        except TelegramError as error:
+            log.info("could not read the Stars ledger: %s", error)
+            return
+        refunded = {tx.id for tx in ledger.transactions if tx.receiver is not None}
+        incoming = [tx for tx in ledger.transactions if tx.source is not None]
+        known = await self._storage.payments.known_charge_ids([tx.id for tx in incoming])
+        for tx in incoming:
+            if tx.id in known or tx.id in refunded:
+                continue
+            user = getattr(tx.source, "user", None)
+            payload = getattr(tx.source, "invoice_payload", None)
+            if user is None or payload is None:
+                continue
+            log.warning("found an unrecorded payment %s in the Stars ledger", _short(tx.id))
+            order = await self.record_payment(
+                charge_id=tx.id,
+                user_id=user.id,
+                amount=tx.amount,
+                currency="XTR",
+                payload=payload,
+                source="ledger",
+            )
+            if order is not None:
+                await self._progress(order, "paid")
+                await self.advance(order.id)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _progress(self, order: Order, stage: str) -> None:
+        if order.kind is OrderKind.TOPUP and stage != "delayed":
+            return
+        try:
+            message_id = await self.notifier.progress(order, stage)
+        except TelegramError as error:
+            log.info("progress message for %s not shown: %s", order.reference, error)
+            return
+        if message_id is not None and message_id != order.progress_message_id:
+            await self._storage.orders.update(order, progress_message_id=message_id)
+
+    async def _needs_attention(self, order: Order, why: str) -> Order:
+        order = await self._storage.orders.transition(
+            order, S.NEEDS_ATTENTION, failure_reason=why[:200]
+        )
+        await self._alerts.send(
+            f"attention-{order.reference}",
+            f"Order {order.reference} needs attention: {why}. See /order {order.reference}.",
+        )
+        try:
+            await self.notifier.needs_attention(order)
+        except TelegramError as error:
+            log.info("could not tell the customer about %s: %s", order.reference, error)
+        return order
+
+
+_REASONS = frozenset({"insufficient_balance", "failed", "invalid", "admin"})
+
+
+class _TopupTarget:
+    """What a completed top-up provisions: the eSIM it was for."""
+
+    def __init__(self, iccid: str | None) -> None:
+        self.iccid = iccid
+
+
+def _short(charge_id: str) -> str:
+    return charge_id[:6] + "…" if len(charge_id) > 8 else charge_id

@@ -1,0 +1,89 @@
+"""Small helpers every handler module shares."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.i18n import pick_language, t
+from bot.services import Services, get_services
+
+__all__ = ["answer", "language_of", "remember_user", "reply", "services_of", "show"]
+
+log = logging.getLogger(__name__)
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return get_services(context)
+
+
+def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    user = update.effective_user
+    if user is None:
+        return "en"
+    chosen = services_of(context).languages.get(user.id)
+    return pick_language(chosen, user.language_code)
+
+
+async def remember_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    if user is not None:
+        await services_of(context).storage.users.upsert(
+            user.id, user.first_name, user.username, user.language_code
+        )
+
+
+async def reply(
+    update: Update,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Answer in the chat the update came from."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+    )
+
+
+async def show(
+    update: Update,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Edit the message a button was tapped on (or reply, for commands and text)."""
+    query = update.callback_query
+    if query is None or query.message is None or not isinstance(query.message, Message):
+        await reply(update, text, markup)
+        return
+    if query.message.photo:  # a photo's caption cannot become a text page: send a new one
+        await query.message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+        )
+        return
+    try:
+        await query.message.edit_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+async def answer(query: CallbackQuery | None, text: str | None = None, alert: bool = False) -> None:
+    """Every callback query is answered, once, even when the rest fails."""
+    if query is None:
+        return
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as error:  # too old to answer: nothing more to do
+        log.debug("callback query not answered: %s", error)
+
+
+def stale_text(language: str) -> str:
+    return t(language, "common.stale")

@@ -1,0 +1,134 @@
+"""Schema migrations, applied in order at start; never edit a released one, append a new one.
+
+The SQL is kept portable (no SQLite-only syntax) so a PostgreSQL backend can follow.
+Money columns are integers: ``*_cents`` in US cents, ``*_stars`` in Telegram Stars.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+_V1 = (
+    """CREATE TABLE users (
+        id BIGINT PRIMARY KEY,
+        first_name TEXT NOT NULL DEFAULT '',
+        username TEXT,
+        language_code TEXT,
+        language TEXT,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+    )""",
+    """CREATE TABLE packages (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        location TEXT NOT NULL,
+        region TEXT,
+        volume_bytes BIGINT NOT NULL,
+        duration_days INTEGER NOT NULL,
+        price_cents INTEGER NOT NULL,
+        supports_topup INTEGER NOT NULL,
+        max_privacy INTEGER NOT NULL,
+        details TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        synced_at INTEGER NOT NULL
+    )""",
+    """CREATE TABLE package_countries (
+        package_code TEXT NOT NULL REFERENCES packages(code) ON DELETE CASCADE,
+        country_code TEXT NOT NULL,
+        PRIMARY KEY (package_code, country_code)
+    )""",
+    "CREATE INDEX package_countries_by_country ON package_countries (country_code)",
+    """CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        chat_id BIGINT NOT NULL,
+        package_code TEXT NOT NULL,
+        package_name TEXT NOT NULL,
+        target_iccid TEXT,
+        price_stars INTEGER NOT NULL,
+        cost_cents INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        external_order_id TEXT UNIQUE,
+        reseller_order_id TEXT UNIQUE,
+        iccid TEXT,
+        progress_message_id BIGINT,
+        failure_reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_check_at INTEGER,
+        language TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        paid_at INTEGER,
+        delivered_at INTEGER
+    )""",
+    "CREATE INDEX orders_by_status ON orders (status, next_check_at)",
+    "CREATE INDEX orders_by_user ON orders (user_id, created_at)",
+    """CREATE TABLE payments (
+        id INTEGER PRIMARY KEY,
+        charge_id TEXT NOT NULL UNIQUE,
+        order_id INTEGER REFERENCES orders(id),
+        user_id BIGINT NOT NULL,
+        amount_stars INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX payments_one_per_order ON payments (order_id)",
+    """CREATE TABLE esims (
+        iccid TEXT PRIMARY KEY,
+        order_id INTEGER NOT NULL UNIQUE REFERENCES orders(id),
+        user_id BIGINT NOT NULL,
+        package_code TEXT NOT NULL,
+        activation_code TEXT NOT NULL,
+        qr_code_url TEXT,
+        short_url TEXT,
+        status TEXT,
+        smdp_status TEXT,
+        total_bytes BIGINT,
+        used_bytes BIGINT,
+        expires_at TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+    "CREATE INDEX esims_by_user ON esims (user_id)",
+    """CREATE TABLE refunds (
+        id INTEGER PRIMARY KEY,
+        order_id INTEGER NOT NULL UNIQUE REFERENCES orders(id),
+        charge_id TEXT,
+        amount_stars INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        requested_by BIGINT,
+        status TEXT NOT NULL,
+        reseller_refund_cents INTEGER,
+        created_at INTEGER NOT NULL,
+        completed_at INTEGER
+    )""",
+    """CREATE TABLE webhook_events (
+        id INTEGER PRIMARY KEY,
+        dedup_key TEXT NOT NULL UNIQUE,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        processed_at INTEGER,
+        outcome TEXT
+    )""",
+    """CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        admin_id BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        details TEXT,
+        created_at INTEGER NOT NULL
+    )""",
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)

@@ -1,0 +1,280 @@
+"""Orders: one row per purchase (a new eSIM or a top-up), driven by one state machine."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from storage.db import Database, Row, Transaction, now
+
+__all__ = [
+    "IllegalTransition",
+    "Order",
+    "OrderKind",
+    "OrderStatus",
+    "OrdersRepo",
+    "new_reference",
+]
+
+
+class OrderKind(StrEnum):
+    ESIM = "esim"
+    TOPUP = "topup"
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    ORDERING = "ordering"
+    ORDERED = "ordered"
+    PROVISIONED = "provisioned"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    REFUNDING = "refunding"
+    REFUNDED = "refunded"
+    NEEDS_ATTENTION = "needs_attention"
+    EXPIRED = "expired"
+
+
+S = OrderStatus
+# Forward-only: a status never returns to an earlier one. needs_attention may be resolved
+# by an admin into delivery or a refund.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.EXPIRED}),
+    S.PAID: frozenset({S.ORDERING, S.FAILED, S.NEEDS_ATTENTION}),
+    S.ORDERING: frozenset({S.ORDERED, S.PROVISIONED, S.FAILED, S.NEEDS_ATTENTION}),
+    S.ORDERED: frozenset({S.PROVISIONED, S.FAILED, S.NEEDS_ATTENTION}),
+    S.PROVISIONED: frozenset({S.DELIVERED, S.NEEDS_ATTENTION}),
+    S.DELIVERED: frozenset({S.REFUNDING}),
+    S.FAILED: frozenset({S.REFUNDING}),
+    S.REFUNDING: frozenset({S.REFUNDED, S.NEEDS_ATTENTION}),
+    S.NEEDS_ATTENTION: frozenset({S.REFUNDING, S.PROVISIONED, S.DELIVERED}),
+    S.REFUNDED: frozenset(),
+    S.EXPIRED: frozenset({S.PAID}),  # a late payment for an expired invoice is still honoured
+}
+IN_PROGRESS = (S.PAID, S.ORDERING, S.ORDERED, S.PROVISIONED, S.REFUNDING)
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
+
+
+def new_reference() -> str:
+    """A short, unguessable order reference (~49 bits), shown to customers and admins."""
+    return "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: int
+    reference: str
+    kind: OrderKind
+    user_id: int
+    chat_id: int
+    package_code: str
+    package_name: str
+    target_iccid: str | None
+    price_stars: int
+    cost_cents: int
+    status: OrderStatus
+    external_order_id: str | None
+    reseller_order_id: str | None
+    iccid: str | None
+    progress_message_id: int | None
+    failure_reason: str | None
+    attempts: int
+    next_check_at: int | None
+    language: str | None
+    created_at: int
+    updated_at: int
+    paid_at: int | None
+    delivered_at: int | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Order:
+        values = dict(row)
+        values["kind"] = OrderKind(values["kind"])
+        values["status"] = OrderStatus(values["status"])
+        return cls(**values)
+
+    @property
+    def is_topup(self) -> bool:
+        return self.kind is OrderKind.TOPUP
+
+
+class OrdersRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        kind: OrderKind,
+        user_id: int,
+        chat_id: int,
+        package_code: str,
+        package_name: str,
+        price_stars: int,
+        cost_cents: int,
+        language: str | None,
+        target_iccid: str | None = None,
+    ) -> Order:
+        reference = new_reference()
+        stamp = now()
+        async with self._db.transaction() as tx:
+            order_id = await tx.insert(
+                "INSERT INTO orders (reference, kind, user_id, chat_id, package_code, package_name,"
+                " target_iccid, price_stars, cost_cents, status, language, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    reference, kind.value, user_id, chat_id, package_code, package_name,
+                    target_iccid, price_stars, cost_cents, S.AWAITING_PAYMENT.value, language,
+                    stamp, stamp,
+                ),
+            )
+            row = await tx.fetchone("SELECT * FROM orders WHERE id = ?", (order_id,))
+        assert row is not None
+        return Order.from_row(row)
+
+    async def get(self, order_id: int) -> Order | None:
+        return _order(await self._db.fetchone("SELECT * FROM orders WHERE id = ?", (order_id,)))
+
+    async def by_reference(self, reference: str) -> Order | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM orders WHERE reference = ?", (reference.strip().upper(),)
+        )
+        return _order(row)
+
+    async def by_reseller_id(self, reseller_order_id: str) -> Order | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM orders WHERE reseller_order_id = ?", (reseller_order_id,)
+        )
+        return _order(row)
+
+    async def by_external_id(self, external_order_id: str) -> Order | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM orders WHERE external_order_id = ?", (external_order_id,)
+        )
+        return _order(row)
+
+    async def by_iccid(self, iccid: str) -> Order | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM orders WHERE iccid = ? AND kind = ?", (iccid, OrderKind.ESIM.value)
+        )
+        return _order(row)
+
+    async def for_user(self, user_id: int, limit: int = 20) -> list[Order]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE user_id = ? AND status <> ? ORDER BY id DESC LIMIT ?",
+            (user_id, S.AWAITING_PAYMENT.value, limit),
+        )
+        return [Order.from_row(row) for row in rows]
+
+    async def latest(
+        self, status: OrderStatus | None = None, limit: int = 10, offset: int = 0
+    ) -> list[Order]:
+        if status is None:
+            sql, params = "SELECT * FROM orders WHERE status <> ?", [S.AWAITING_PAYMENT.value]
+        else:
+            sql, params = "SELECT * FROM orders WHERE status = ?", [status.value]
+        rows = await self._db.fetchall(
+            sql + " ORDER BY id DESC LIMIT ? OFFSET ?", (*params, limit, offset)
+        )
+        return [Order.from_row(row) for row in rows]
+
+    async def with_status(self, *statuses: OrderStatus) -> list[Order]:
+        marks = ", ".join("?" for _ in statuses)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY id",
+            [status.value for status in statuses],
+        )
+        return [Order.from_row(row) for row in rows]
+
+    async def count_in_progress(self) -> int:
+        marks = ", ".join("?" for _ in IN_PROGRESS)
+        value = await self._db.fetchval(
+            f"SELECT COUNT(*) FROM orders WHERE status IN ({marks})",
+            [status.value for status in IN_PROGRESS],
+        )
+        return int(value or 0)
+
+    async def transition(
+        self,
+        order: Order,
+        to: OrderStatus,
+        *,
+        tx: Transaction | None = None,
+        **changes: Any,
+    ) -> Order:
+        """Move ``order`` to ``to`` (compare-and-set on its current status) and commit.
+
+        Raises IllegalTransition when the move is not allowed or another worker moved the
+        order first; callers then reload and decide again.
+        """
+        if to not in TRANSITIONS[order.status]:
+            raise IllegalTransition(f"order {order.reference}: {order.status} -> {to}")
+        if tx is not None:
+            return await self._transition(tx, order, to, changes)
+        async with self._db.transaction() as own_tx:
+            return await self._transition(own_tx, order, to, changes)
+
+    async def _transition(
+        self, tx: Transaction, order: Order, to: OrderStatus, changes: dict[str, Any]
+    ) -> Order:
+        changes = {**changes, "status": to.value, "updated_at": now()}
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        changed = await tx.execute(
+            f"UPDATE orders SET {assignments} WHERE id = ? AND status = ?",
+            (*changes.values(), order.id, order.status.value),
+        )
+        if changed != 1:
+            raise IllegalTransition(f"order {order.reference} is no longer {order.status}")
+        row = await tx.fetchone("SELECT * FROM orders WHERE id = ?", (order.id,))
+        assert row is not None
+        return Order.from_row(row)
+
+    async def update(self, order: Order, **changes: Any) -> Order:
+        """Change bookkeeping columns (never the status) of an order."""
+        if "status" in changes:
+            raise ValueError("use transition() to change the status")
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                f"UPDATE orders SET {assignments} WHERE id = ?", (*changes.values(), order.id)
+            )
+            row = await tx.fetchone("SELECT * FROM orders WHERE id = ?", (order.id,))
+        assert row is not None
+        return Order.from_row(row)
+
+    async def stats_since(self, since: int) -> Row | None:
+        return await self._db.fetchone(
+            "SELECT COUNT(*) AS orders,"
+            " COALESCE(SUM(CASE WHEN status IN ('delivered','provisioned','ordered','ordering',"
+            "'paid') THEN price_stars ELSE 0 END), 0) AS stars,"
+            " COALESCE(SUM(CASE WHEN status IN ('delivered','provisioned','ordered')"
+            " THEN cost_cents ELSE 0 END), 0) AS cost_cents,"
+            " SUM(CASE WHEN status IN ('failed','needs_attention') THEN 1 ELSE 0 END) AS failures,"
+            " SUM(CASE WHEN status IN ('refunding','refunded') THEN 1 ELSE 0 END) AS refunds"
+            " FROM orders WHERE paid_at >= ?",
+            (since,),
+        )
+
+    async def top_packages_since(self, since: int, limit: int = 5) -> list[Row]:
+        return await self._db.fetchall(
+            "SELECT package_code, COUNT(*) AS n FROM orders WHERE paid_at >= ? AND kind = ?"
+            " GROUP BY package_code ORDER BY n DESC LIMIT ?",
+            (since, OrderKind.ESIM.value, limit),
+        )
+
+    async def average_cost_cents(self) -> int | None:
+        value = await self._db.fetchval(
+            "SELECT AVG(cost_cents) FROM orders WHERE status = ?", (S.DELIVERED.value,)
+        )
+        return None if value is None else int(value)
+
+
+def _order(row: Row | None) -> Order | None:
+    return None if row is None else Order.from_row(row)

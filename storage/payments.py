@@ -1,0 +1,74 @@
+"""Telegram Stars payments, unique by ``telegram_payment_charge_id``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database, Row, Transaction, now
+
+__all__ = ["Payment", "PaymentsRepo"]
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: int
+    charge_id: str
+    order_id: int | None
+    user_id: int
+    amount_stars: int
+    currency: str
+    payload: str
+    source: str
+    created_at: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> Payment:
+        return cls(**dict(row))
+
+
+class PaymentsRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        tx: Transaction,
+        *,
+        charge_id: str,
+        order_id: int | None,
+        user_id: int,
+        amount_stars: int,
+        currency: str,
+        payload: str,
+        source: str,
+    ) -> bool:
+        """Store a payment inside ``tx``; False when this charge id was already stored."""
+        changed = await tx.execute(
+            "INSERT INTO payments (charge_id, order_id, user_id, amount_stars, currency, payload,"
+            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (charge_id, order_id, user_id, amount_stars, currency, payload, source, now()),
+        )
+        return changed == 1
+
+    async def by_charge_id(self, charge_id: str) -> Payment | None:
+        row = await self._db.fetchone("SELECT * FROM payments WHERE charge_id = ?", (charge_id,))
+        return None if row is None else Payment.from_row(row)
+
+    async def for_order(self, order_id: int) -> Payment | None:
+        row = await self._db.fetchone("SELECT * FROM payments WHERE order_id = ?", (order_id,))
+        return None if row is None else Payment.from_row(row)
+
+    async def known_charge_ids(self, charge_ids: list[str]) -> set[str]:
+        if not charge_ids:
+            return set()
+        marks = ", ".join("?" for _ in charge_ids)
+        rows = await self._db.fetchall(
+            f"SELECT charge_id FROM payments WHERE charge_id IN ({marks})", charge_ids
+        )
+        return {row["charge_id"] for row in rows}
+
+    async def stars_since(self, since: int) -> int:
+        value = await self._db.fetchval(
+            "SELECT COALESCE(SUM(amount_stars), 0) FROM payments WHERE created_at >= ?", (since,)
+        )
+        return int(value or 0)
