@@ -48,9 +48,10 @@ log = logging.getLogger(__name__)
 S = OrderStatus
 
 CRASH_ENV = "ESIM_BOT_CRASH_AT"
+_LEDGER_OFFSET = "stars_ledger_offset"
 _POLL_DELAYS = (2, 3, 5, 10, 20, 30, 60)  # seconds between order checks without webhooks
-_WEBHOOK_GRACE = 45  # seconds an order may wait for its webhook before we ask the reseller
-_RETRY_DELAYS = (5, 15, 30, 60, 120, 300)
+_WEBHOOK_GRACE = 45  # at most this many seconds waiting for a webhook before we ask
+_MAX_RETRY_DELAY = 300
 
 
 def crash_point(name: str) -> None:
@@ -90,7 +91,7 @@ class Pipeline:
 
         def spawn(coroutine: Awaitable[Any]) -> object:
             # Application tasks are awaited on stop(), so work in flight finishes cleanly.
-            return application.create_task(coroutine)  # type: ignore[arg-type]
+            return application.create_task(coroutine)
 
         self._spawn = spawn
 
@@ -123,6 +124,7 @@ class Pipeline:
             log.warning("could not register the webhook %s: %s", url, error)
             return
         self.webhooks_expected = True
+        await self._storage.meta.set("webhook_url", url)
         log.info("reseller webhooks go to %s", url)
 
     # -- payments ------------------------------------------------------------------------
@@ -142,6 +144,7 @@ class Pipeline:
         Returns the paid order, or None when this charge was already recorded. A payment that
         matches no payable order is stored and refunded at once.
         """
+        crash_point("before_payment_recorded")
         order = await self._order_for_payload(payload)
         payable = (
             order is not None
@@ -280,7 +283,8 @@ class Pipeline:
 
     async def _mark_ordered(self, order: Order, placed: tuple[str, Any]) -> Order:
         reseller_id, esim = placed
-        delay = _WEBHOOK_GRACE if self.webhooks_expected else _POLL_DELAYS[0]
+        grace = min(_WEBHOOK_GRACE, 2 * self._settings.reconcile_seconds)
+        delay = grace if self.webhooks_expected else _POLL_DELAYS[0]
         order = await self._storage.orders.transition(
             order,
             S.ORDERED,
@@ -300,10 +304,13 @@ class Pipeline:
         return order
 
     async def _retry_later(self, order: Order, error: PikaSimError) -> Order:
-        attempt = min(order.attempts, len(_RETRY_DELAYS) - 1)
+        # Back off from one reconcile period, doubling, so an outage costs few requests.
+        delay = min(
+            _MAX_RETRY_DELAY, self._settings.reconcile_seconds * 2 ** min(order.attempts, 10)
+        )
         log.warning("order %s: reseller unavailable (%s); retrying later", order.reference, error)
         order = await self._storage.orders.update(
-            order, next_check_at=now() + _RETRY_DELAYS[attempt], attempts=order.attempts + 1
+            order, next_check_at=now() + delay, attempts=order.attempts + 1
         )
         if order.attempts == 3:
             await self._progress(order, "delayed")
@@ -543,20 +550,28 @@ class Pipeline:
         Polling confirms an update to Telegram before our handler commits it, so a crash can
         lose a successful_payment update; the ledger still has the transaction.
         """
-        try:
-            ledger = await self.bot.get_star_transactions(limit=100)
-        except TelegramError as error:
-            log.info("could not read the Stars ledger: %s", error)
-            return
-        refunded = {tx.id for tx in ledger.transactions if tx.receiver is not None}
-        incoming = [tx for tx in ledger.transactions if tx.source is not None]
+        # The ledger is chronological; remember how far we have read, and read on from there.
+        offset = int(await self._storage.meta.get(_LEDGER_OFFSET) or 0)
+        while True:
+            try:
+                ledger = await self.bot.get_star_transactions(offset=offset, limit=100)
+            except TelegramError as error:
+                log.info("could not read the Stars ledger: %s", error)
+                return
+            await self._record_ledger_page(list(ledger.transactions))
+            offset += len(ledger.transactions)
+            await self._storage.meta.set(_LEDGER_OFFSET, str(offset))
+            if len(ledger.transactions) < 100:
+                return
+
+    async def _record_ledger_page(self, transactions: list[Any]) -> None:
+        refunded = {tx.id for tx in transactions if tx.receiver is not None}
+        incoming = [tx for tx in transactions if tx.source is not None]
         known = await self._storage.payments.known_charge_ids([tx.id for tx in incoming])
         for tx in incoming:
-            if tx.id in known or tx.id in refunded:
-                continue
             user = getattr(tx.source, "user", None)
             payload = getattr(tx.source, "invoice_payload", None)
-            if user is None or payload is None:
+            if tx.id in known or tx.id in refunded or user is None or payload is None:
                 continue
             log.warning("found an unrecorded payment %s in the Stars ledger", _short(tx.id))
             order = await self.record_payment(

@@ -15,5 +15,5 @@ async def on_reseller_event(update: ResellerEvent, context: ContextTypes.DEFAULT
     await services_of(context).pipeline.handle_webhook(update.event_id)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     application.add_handler(TypeHandler(ResellerEvent, on_reseller_event))

@@ -1,0 +1,19 @@
+"""Test doubles that the real bot can talk to over HTTP (a fake Telegram Bot API server)."""
+
+from bot.testing.fake_telegram import (
+    FakeTelegram,
+    FakeUser,
+    PaymentDeclined,
+    RecordedCall,
+    StarPayment,
+    StarRefund,
+)
+
+__all__ = [
+    "FakeTelegram",
+    "FakeUser",
+    "PaymentDeclined",
+    "RecordedCall",
+    "StarPayment",
+    "StarRefund",
+]

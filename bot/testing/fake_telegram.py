@@ -1,0 +1,565 @@
+"""A fake Telegram Bot API server that a real python-telegram-bot talks to over HTTP.
+
+Point the bot at ``FakeTelegram.api_url`` (TELEGRAM_API_URL) and drive it as users would:
+``user.send_command("/start")``, ``user.tap("Buy")``, ``user.pay_last_invoice()``. The server
+answers like Telegram, including its error texts, so the bot's error handling is exercised too.
+Everything runs in the caller's event loop; one instance serves one bot token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.asgi_server import BackgroundServer
+from bot.testing._api import BotApi
+from bot.testing._messages import command_entities
+from bot.testing._state import (
+    JSON,
+    CallbackQueryState,
+    ChatState,
+    Failure,
+    Invoice,
+    PreCheckoutState,
+    RecordedCall,
+    StarPayment,
+    StarRefund,
+    World,
+)
+from bot.testing._wire import (
+    ApiError,
+    UploadedFile,
+    error_response,
+    ok_response,
+    read_request,
+)
+
+__all__ = [
+    "FakeTelegram",
+    "FakeUser",
+    "PaymentDeclined",
+    "RecordedCall",
+    "StarPayment",
+    "StarRefund",
+]
+
+logger = logging.getLogger(__name__)
+
+Button = tuple[str, str | None, str | None]
+_ALL_METHODS = ["GET", "POST"]
+
+
+class PaymentDeclined(Exception):
+    """The bot answered the pre-checkout query with ok=False; the message is its error_message."""
+
+    def __init__(self, error_message: str) -> None:
+        super().__init__(error_message)
+        self.error_message = error_message
+
+
+class FakeTelegram:
+    """The Bot API for one bot token, plus the users who talk to that bot."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "esim_test_bot",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        bot_first_name: str = "eSIM Test Bot",
+        strict_html: bool = True,
+    ) -> None:
+        self.token = token
+        self._world = World(token, bot_username, bot_first_name)
+        self._api = BotApi(self._world, strict_html=strict_html)
+        self._users: dict[int, FakeUser] = {}
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._endpoint, methods=_ALL_METHODS),
+                Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+                Route("/{rest:path}", self._not_found, methods=_ALL_METHODS),
+            ]
+        )
+        self._server = BackgroundServer(self.app, host, port)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._world.closing = False
+        await self._server.start()
+
+    async def stop(self) -> None:
+        # Long polls would otherwise hold uvicorn's graceful shutdown for their full timeout.
+        self._world.closing = True
+        self._world.updates.signal.notify()
+        await self._server.stop()
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def api_url(self) -> str:
+        """The bot's base_url / TELEGRAM_API_URL: requests go to ``{api_url}{token}/{method}``."""
+        return f"{self._server.url}/bot"
+
+    @property
+    def file_url(self) -> str:
+        """The bot's base_file_url: downloads go to ``{file_url}{token}/{file_path}``."""
+        return f"{self._server.url}/file/bot"
+
+    @property
+    def bot_user(self) -> JSON:
+        return dict(self._world.bot_user)
+
+    # -- users -------------------------------------------------------------------------------
+
+    def user(
+        self,
+        user_id: int = 1001,
+        first_name: str = "Alice",
+        language_code: str | None = "en",
+        username: str | None = None,
+    ) -> FakeUser:
+        """The user with this id (created on first use); their private chat id is the user id."""
+        if user_id in self._users:
+            return self._users[user_id]
+        profile: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        chat: JSON = {"id": user_id, "type": "private", "first_name": first_name}
+        if username:
+            profile["username"] = chat["username"] = username
+        if language_code:
+            profile["language_code"] = language_code
+        self._world.chats[user_id] = ChatState(user=profile, chat=chat)
+        self._users[user_id] = FakeUser(self, self._world.chats[user_id])
+        return self._users[user_id]
+
+    @property
+    def users(self) -> list[FakeUser]:
+        return list(self._users.values())
+
+    # -- what the bot did --------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        return self._world.calls
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        wanted = method.lower()
+        return [call for call in self._world.calls if call.method.lower() == wanted]
+
+    async def wait_for_call(
+        self,
+        method: str,
+        predicate: Callable[[RecordedCall], bool] | None = None,
+        timeout: float = 5.0,
+        *,
+        since: int = 0,
+    ) -> RecordedCall:
+        """The first answered call to ``method`` (from index ``since`` of ``calls``) matching
+        ``predicate``; already recorded calls count, so there is no race with the bot.
+        """
+        wanted = method.lower()
+
+        def find() -> RecordedCall | None:
+            for call in self._world.calls[since:]:
+                if call.method.lower() != wanted or call.ok is None:
+                    continue
+                if predicate is None or predicate(call):
+                    return call
+            return None
+
+        found = await self._world.calls_changed.wait_for(find, timeout)
+        if found is None:
+            seen = [c.method for c in self._world.calls[since:]][-15:]
+            raise TimeoutError(f"no matching {method} call within {timeout}s; recent calls: {seen}")
+        return found
+
+    # -- payments ----------------------------------------------------------------------------
+
+    @property
+    def star_transactions(self) -> list[StarPayment]:
+        """Every Stars payment, including refunded ones (see ``StarPayment.refunded``)."""
+        return self._world.payments
+
+    @property
+    def refunds(self) -> list[StarRefund]:
+        return self._world.refunds
+
+    def record_star_payment(self, user_id: int, amount: int, payload: str) -> str:
+        """A paid Stars transaction the bot never heard of: no update, only the ledger entry."""
+        self.user(user_id)
+        return self._world.new_star_payment(user_id, amount, payload, delivered=False)
+
+    # -- fault injection and raw updates -----------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        error_code: int = 500,
+        description: str = "Internal Server Error",
+        count: int = 1,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
+        """Make the next ``count`` calls to ``method`` fail with this error (429: use
+        ``retry_after`` to add ``parameters.retry_after`` as Telegram's flood control does).
+        """
+        if retry_after is not None and description == "Internal Server Error":
+            description = f"Too Many Requests: retry after {retry_after}"
+        failure = Failure(error_code, description, retry_after)
+        self._world.failures.setdefault(method.lower(), []).extend([failure] * count)
+
+    def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """Answer the next ``count`` calls to ``method`` only after ``seconds`` (a slow API)."""
+        failure = Failure(None, "", None, seconds)
+        self._world.failures.setdefault(method.lower(), []).extend([failure] * count)
+
+    def push_update(self, kind: str, payload: JSON) -> JSON:
+        """Queue any update for getUpdates, e.g. ``push_update("my_chat_member", {...})``."""
+        return self._world.updates.push(kind, payload)
+
+    @property
+    def pending_updates(self) -> list[JSON]:
+        return self._world.updates.snapshot()
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> Response:
+        token, method = request.path_params["token"], request.path_params["method"]
+        if token != self.token:
+            return _token_error(token)
+        try:
+            params, files = await read_request(request)
+        except ApiError as err:
+            return error_response(err)
+        name = self._api.names.get(method.lower(), method)
+        call = RecordedCall(name, params, {k: f.data for k, f in files.items()}, time.time())
+        self._world.record_call(call)
+        try:
+            result = await self._dispatch(method.lower(), params, files)
+        except ApiError as err:
+            call.ok, call.error_code, call.description = False, err.error_code, err.description
+            response = error_response(err)
+        else:
+            call.ok, call.result = True, result
+            response = ok_response(result)
+        self._world.calls_changed.notify()
+        return response
+
+    async def _dispatch(self, method: str, params: JSON, files: dict[str, UploadedFile]) -> Any:
+        handler = self._api.handlers.get(method)
+        if handler is None:
+            raise ApiError(404, "Not Found")
+        queued = self._world.failures.get(method)
+        failure = queued.pop(0) if queued else None
+        if failure is not None:
+            await asyncio.sleep(failure.delay)
+            if failure.error_code is not None:
+                extra = {"retry_after": failure.retry_after} if failure.retry_after else None
+                raise ApiError(failure.error_code, failure.description, extra)
+        try:
+            return await handler(params, files)
+        except ApiError:
+            raise
+        except Exception as exc:  # a bug in the fake must surface, not hang the bot
+            logger.exception("fake Telegram failed on %s", method)
+            raise ApiError(500, f"Internal Server Error: {exc!r}") from exc
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _token_error(request.path_params["token"])
+        path = request.path_params["file_path"]
+        stored = next((f for f in self._world.files.values() if f.file_path == path), None)
+        if stored is None or stored.data is None:
+            return error_response(ApiError(404, "Not Found"))
+        return Response(stored.data, media_type=stored.mime_type or "application/octet-stream")
+
+    async def _not_found(self, request: Request) -> Response:
+        return error_response(ApiError(404, "Not Found"))
+
+    # -- used by FakeUser --------------------------------------------------------------------
+
+    @property
+    def world(self) -> World:
+        return self._world
+
+
+def _token_error(token: str) -> JSONResponse:
+    # Telegram answers 404 to a malformed token and 401 to a well-formed but unknown one.
+    if ":" not in token:
+        return error_response(ApiError(404, "Not Found"))
+    return error_response(ApiError(401, "Unauthorized"))
+
+
+class FakeUser:
+    """A Telegram user in a private chat with the bot; acts and sees what the bot sent."""
+
+    def __init__(self, telegram: FakeTelegram, chat: ChatState) -> None:
+        self._telegram = telegram
+        self._world = telegram.world
+        self._chat = chat
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> int:
+        return self._chat.chat_id
+
+    @property
+    def chat_id(self) -> int:
+        return self._chat.chat_id
+
+    @property
+    def profile(self) -> JSON:
+        """The User object Telegram sends as ``from``."""
+        return dict(self._chat.user)
+
+    @property
+    def blocked(self) -> bool:
+        """A blocked bot gets 403 "Forbidden: bot was blocked by the user" when sending."""
+        return self._chat.blocked
+
+    @blocked.setter
+    def blocked(self, value: bool) -> None:
+        self._chat.blocked = value
+
+    # -- what the user sees ------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[JSON]:
+        """Messages the bot sent here, in their current state (edits applied, deletions gone)."""
+        return self._chat.bot_messages
+
+    @property
+    def reply_keyboard(self) -> JSON | None:
+        """The ReplyKeyboardMarkup currently shown, if the bot set one."""
+        return self._chat.reply_keyboard
+
+    @property
+    def last_chat_action(self) -> str | None:
+        return self._chat.last_action
+
+    def last_message(self) -> JSON | None:
+        return self._chat.bot_messages[-1] if self._chat.bot_messages else None
+
+    def last_photo_bytes(self) -> bytes:
+        for message in reversed(self._chat.bot_messages):
+            if "photo" in message:
+                stored = self._world.files[message["photo"][-1]["file_id"]]
+                if stored.data is None:
+                    raise LookupError("the last photo was sent by URL; the fake has no bytes")
+                return stored.data
+        raise LookupError(f"the bot sent no photo to chat {self.chat_id}")
+
+    def buttons(self, message: JSON | None = None) -> list[Button]:
+        """(text, callback_data, url) of every inline button, row by row."""
+        target = self._current(message) if message else self._latest_with_keyboard()
+        if target is None:
+            return []
+        rows = target.get("reply_markup", {}).get("inline_keyboard", [])
+        return [(b["text"], b.get("callback_data"), b.get("url")) for row in rows for b in row]
+
+    async def wait_for_message(
+        self, predicate: Callable[[JSON], bool] | None = None, timeout: float = 5.0
+    ) -> JSON:
+        """The next bot message or edit here that the test has not consumed yet.
+
+        Each send or edit is returned once, as a snapshot. Acting as the user (send_text, tap,
+        ...) marks everything before as read, so the next wait sees only the bot's reaction.
+        """
+        chat = self._chat
+
+        def find() -> JSON | None:
+            while chat.read_cursor < len(chat.events):
+                event = chat.events[chat.read_cursor]
+                chat.read_cursor += 1
+                if predicate is None or predicate(event):
+                    return event
+            return None
+
+        found = await self._world.chats_changed.wait_for(find, timeout)
+        if found is None:
+            recent = [m.get("text") or m.get("caption") or list(m)[-1] for m in chat.events[-5:]]
+            raise TimeoutError(f"no matching bot message within {timeout}s; last ones: {recent}")
+        return found
+
+    # -- acting ------------------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> JSON:
+        """Send a text message (commands in it get bot_command entities, as in Telegram)."""
+        content: JSON = {"text": text}
+        entities = command_entities(text)
+        if entities:
+            content["entities"] = entities
+        return self._push_message(content)
+
+    async def send_command(self, command: str) -> JSON:
+        """Send "/start" or "/refund ABC reason"; the leading slash is added if missing."""
+        return await self.send_text(command if command.startswith("/") else f"/{command}")
+
+    async def tap(self, label: str, message: JSON | None = None, timeout: float = 5.0) -> JSON:
+        """Press the inline button whose text contains ``label`` (an exact match wins) and
+        return the parameters of the bot's answerCallbackQuery.
+        """
+        target = self._current(message) if message else self._latest_with_keyboard()
+        if target is None:
+            raise LookupError(f"no bot message with an inline keyboard in chat {self.chat_id}")
+        buttons = self.buttons(target)
+        matches = [b for b in buttons if b[0] == label] or [b for b in buttons if label in b[0]]
+        if not matches:
+            raise LookupError(f"no button containing {label!r}; buttons: {[b[0] for b in buttons]}")
+        text, data, url = matches[0]
+        if data is None:
+            raise ValueError(f"button {text!r} has no callback_data (url={url!r})")
+        return await self._press(data, target, timeout)
+
+    async def tap_data(
+        self, callback_data: str, message: JSON | None = None, timeout: float = 5.0
+    ) -> JSON:
+        """Press a button with arbitrary (forged or stale) data on ``message``."""
+        target = self._current(message) if message else self.last_message()
+        if target is None:
+            raise LookupError(f"the bot sent nothing to chat {self.chat_id}")
+        return await self._press(callback_data, target, timeout)
+
+    async def pay_last_invoice(self, timeout: float = 10.0) -> str:
+        """Pay the newest invoice: pre-checkout, then successful_payment. Returns the charge id.
+
+        Raises PaymentDeclined when the bot answers the pre-checkout query with ok=False.
+        """
+        invoice = await self._pre_checkout(timeout)
+        stars = invoice.currency == "XTR"
+        if stars:
+            charge_id = self._world.new_star_payment(
+                self.id, invoice.total_amount, invoice.payload, delivered=True
+            )
+        else:  # a card payment: not part of the Stars ledger
+            charge_id = f"tgTEST{secrets.token_hex(12)}"
+        self._push_message(
+            {
+                "successful_payment": {
+                    "currency": invoice.currency,
+                    "total_amount": invoice.total_amount,
+                    "invoice_payload": invoice.payload,
+                    "telegram_payment_charge_id": charge_id,
+                    "provider_payment_charge_id": "" if stars else f"prov_{charge_id}",
+                }
+            }
+        )
+        return charge_id
+
+    async def pay_without_update(self, timeout: float = 10.0, *, pre_checkout: bool = True) -> str:
+        """Pay the newest invoice but lose the successful_payment update: Telegram has the
+        money, the bot never hears of it. Reconciliation must find it via getStarTransactions.
+        """
+        if pre_checkout:
+            invoice = await self._pre_checkout(timeout)
+        else:
+            invoice = self._last_invoice()
+        return self._world.new_star_payment(
+            self.id, invoice.total_amount, invoice.payload, delivered=False
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _current(self, message: JSON) -> JSON:
+        current = self._chat.messages.get(message.get("message_id", -1))
+        return current if current is not None else message
+
+    def _latest_with_keyboard(self) -> JSON | None:
+        for message in reversed(self._chat.bot_messages):
+            if message.get("reply_markup", {}).get("inline_keyboard"):
+                return message
+        return None
+
+    def _last_invoice(self) -> Invoice:
+        if not self._chat.invoices:
+            raise LookupError(f"the bot sent no invoice to chat {self.chat_id}")
+        return self._chat.invoices[-1]
+
+    def _push_message(self, content: JSON) -> JSON:
+        message: JSON = {
+            "message_id": self._chat.next_message_id(),
+            "from": dict(self._chat.user),
+            "chat": dict(self._chat.chat),
+            "date": self._world.now(),
+            **content,
+        }
+        self._chat.messages[message["message_id"]] = message
+        self._chat.mark_read()
+        self._world.updates.push("message", message)
+        return copy.deepcopy(message)
+
+    async def _press(self, data: str, message: JSON, timeout: float) -> JSON:
+        query_id = self._world.new_id()
+        self._world.callback_queries[query_id] = CallbackQueryState(self.chat_id, data)
+        self._chat.mark_read()
+        self._world.updates.push(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": dict(self._chat.user),
+                "message": copy.deepcopy(message),
+                "chat_instance": f"{self.chat_id * 7919}",
+                "data": data,
+            },
+        )
+        call = await self._telegram.wait_for_call(
+            "answerCallbackQuery",
+            lambda c: c.ok is True and c.params.get("callback_query_id") == query_id,
+            timeout,
+        )
+        return call.params
+
+    async def _pre_checkout(self, timeout: float) -> Invoice:
+        invoice = self._last_invoice()
+        query_id = self._world.new_id()
+        self._world.pre_checkouts[query_id] = PreCheckoutState(invoice, self.id)
+        self._chat.mark_read()
+        self._world.updates.push(
+            "pre_checkout_query",
+            {
+                "id": query_id,
+                "from": dict(self._chat.user),
+                "currency": invoice.currency,
+                "total_amount": invoice.total_amount,
+                "invoice_payload": invoice.payload,
+            },
+        )
+        call = await self._telegram.wait_for_call(
+            "answerPreCheckoutQuery",
+            lambda c: c.ok is True and c.params.get("pre_checkout_query_id") == query_id,
+            timeout,
+        )
+        if call.params.get("ok") is not True:
+            raise PaymentDeclined(str(call.params.get("error_message") or ""))
+        return invoice
