@@ -21,8 +21,8 @@ def js_number(value: float) -> str:
         return "null"  # JSON.stringify turns NaN and Infinity into null
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))  # exact; larger integers print their shortest digits + zeros
     # repr gives the shortest round-trip digits, as JavaScript does; only the layout differs.
     mantissa, exponent = _shortest_digits(value)
     sign = "-" if value < 0 else ""
@@ -66,7 +66,13 @@ def js_stringify(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, int):
-        return str(value)
+        if abs(value) <= 2**53:
+            return str(value)
+        # JavaScript numbers are doubles: JSON.parse rounds big integers, stringify prints that.
+        try:
+            return js_number(float(value))
+        except OverflowError:
+            return "null"  # beyond the double range: Infinity, which JSON.stringify writes as null
     if isinstance(value, float):
         return js_number(value)
     if isinstance(value, str):
@@ -74,33 +80,91 @@ def js_stringify(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(js_stringify(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ",".join(
-            _js_string(str(key)) + ":" + js_stringify(item) for key, item in value.items()
-        ) + "}"
+        return (
+            "{"
+            + ",".join(
+                _js_string(key) + ":" + js_stringify(value[key]) for key in _js_key_order(value)
+            )
+            + "}"
+        )
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+_MAX_ARRAY_INDEX = 2**32 - 2
+
+
+def _js_key_order(obj: dict[Any, Any]) -> list[str]:
+    """JavaScript's own-property order: array-index keys ("0" .. "4294967294", canonical
+    form) ascending first, then the other keys in insertion order."""
+    indices: list[tuple[int, str]] = []
+    others: list[str] = []
+    for key in obj:
+        if not isinstance(key, str):
+            raise TypeError(f"cannot serialise a {type(key).__name__} key")
+        if key.isdecimal() and key.isascii() and (key == "0" or not key.startswith("0")):
+            number = int(key)
+            if number <= _MAX_ARRAY_INDEX:
+                indices.append((number, key))
+                continue
+        others.append(key)
+    indices.sort()
+    return [key for _, key in indices] + others
+
+
+def _is_surrogate(char: str) -> bool:
+    return "\ud800" <= char <= "\udfff"
+
+
 def _js_string(text: str) -> str:
-    # json.dumps escapes the same control characters JSON.stringify does, and with
-    # ensure_ascii=False leaves everything else (including U+2028) as UTF-8. JavaScript
-    # escapes lone surrogates as \udXXX, which json.dumps also does for ensure_ascii=False.
-    return json.dumps(text, ensure_ascii=False)
+    # json.dumps escapes the same characters JSON.stringify does (quote, backslash, controls
+    # below U+0020 with the same short forms and lowercase \u00xx), and with
+    # ensure_ascii=False leaves everything else, U+2028/U+2029 and U+007F included, as is.
+    # It does not escape lone surrogates (json.loads makes them from "\ud800"), which
+    # JavaScript writes as a lowercase \udxxx escape; a str cannot hold a surrogate pair.
+    encoded = json.dumps(text, ensure_ascii=False)
+    if any(_is_surrogate(char) for char in encoded):
+        encoded = "".join(f"\\u{ord(c):04x}" if _is_surrogate(c) else c for c in encoded)
+    return encoded
 
 
-def sign(body: bytes, secret: str) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def _utf8(text: str) -> bytes:
+    """UTF-8 as Node encodes a string: a lone surrogate becomes U+FFFD."""
+    if any(_is_surrogate(char) for char in text):
+        text = "".join("\ufffd" if _is_surrogate(char) else char for char in text)
+    return text.encode("utf-8")
 
 
-def verify_signature(raw_body: bytes, signature: str | None, secret: str) -> bool:
-    """True when ``signature`` matches the raw body or its JavaScript re-serialisation."""
+def sign(body: bytes | str, secret: str) -> str:
+    """Hex HMAC-SHA256 of ``body`` (text is signed as UTF-8, as Node's ``update`` does)."""
+    if isinstance(body, str):
+        body = _utf8(body)
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(raw_body: bytes | str, signature: str | None, secret: str) -> bool:
+    """True when ``signature`` matches the raw body or its JavaScript re-serialisation.
+
+    The comparison is constant-time. A signature may carry a ``sha256=`` prefix and any case.
+    The fallback (parse the body, serialise it as ``JSON.stringify`` would) accepts a body
+    that a proxy re-encoded (spaces, ``\\u`` escapes, ``5.0`` for ``5``); it cannot weaken the
+    check, since the signature must still be an HMAC made with the secret.
+    """
     if not signature or not secret:
         return False
-    signature = signature.strip().lower()
-    if hmac.compare_digest(sign(raw_body, secret), signature):
+    if isinstance(raw_body, str):
+        raw_body = _utf8(raw_body)
+    text = signature.strip()
+    if text[:7].lower() == "sha256=":
+        text = text[7:]
+    try:
+        given = text.lower().encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    if hmac.compare_digest(sign(raw_body, secret).encode("ascii"), given):
         return True
     try:
         parsed = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError):
+        reserialised = js_stringify(parsed).encode("utf-8")
+    except (ValueError, TypeError, RecursionError, UnicodeError):
         return False
-    reserialised = js_stringify(parsed).encode()
-    return hmac.compare_digest(sign(reserialised, secret), signature)
+    return hmac.compare_digest(sign(reserialised, secret).encode("ascii"), given)
