@@ -178,9 +178,18 @@ def _schedule_jobs(
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
-    jobs.run_repeating(sync_catalog, interval=600, first=0, name="catalog-sync")
-    jobs.run_repeating(check_wallet, interval=300, first=1, name="wallet")
-    jobs.run_repeating(reconcile, interval=settings.reconcile_seconds, first=0, name="reconcile")
+    async def at_start() -> None:
+        # Sync a stale catalog and finish what the last run left half-done, off the start path.
+        await services.catalog.refresh_if_stale()
+        await services.pipeline.reconcile()
+        await services.wallet.refresh()
+        await services.wallet.alert_if_low()
+
+    application.create_task(at_start(), name="start-up checks")
+    interval = settings.reconcile_seconds
+    jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
+    jobs.run_repeating(check_wallet, interval=300, first=300, name="wallet")
+    jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
 
 
 def _listener_hooks(

@@ -1,0 +1,36 @@
+"""Fixtures: a fake Telegram server, the sandbox reseller, and the real bot between them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.testing import FakeTelegram
+from tests.rig import (
+    RunningBot,
+    RunningSandbox,
+    bot_settings,
+    running_bot,
+    running_sandbox,
+)
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token="123456:TEST-rig-token-abcdefghijklmnop") as telegram:
+        yield telegram
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    async with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox) -> AsyncIterator[RunningBot]:
+    """The real bot, selling through the sandbox over HTTP, with webhooks to its listener."""
+    async with running_bot(bot_settings(tmp_path, tg, sandbox)) as running:
+        yield running
