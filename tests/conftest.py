@@ -9,6 +9,8 @@ import pytest
 
 from bot.testing import FakeTelegram
 from tests.rig import (
+    ADMIN_ID,
+    TEST_TOKEN,
     RunningBot,
     RunningSandbox,
     bot_settings,
@@ -19,7 +21,8 @@ from tests.rig import (
 
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token="123456:TEST-rig-token-abcdefghijklmnop") as telegram:
+    async with FakeTelegram(token=TEST_TOKEN) as telegram:
+        telegram.user(ADMIN_ID, "Operator")  # admins have talked to the bot, so alerts reach them
         yield telegram
 
 
