@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from telegram import Bot
@@ -32,7 +33,15 @@ from bot.pikasim import (
 from bot.pikasim import NotFound as ResellerNotFound
 from bot.pikasim import Unauthorized as ResellerUnauthorized
 from bot.pricing import usd
-from storage import IllegalTransition, Order, OrderKind, OrderStatus, Storage, now
+from storage import (
+    ConstraintViolation,
+    IllegalTransition,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Storage,
+    now,
+)
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -152,28 +161,41 @@ class Pipeline:
             and order.price_stars == amount
             and order.status in (S.AWAITING_PAYMENT, S.EXPIRED)
         )
+        payment = _PaymentFacts(charge_id, user_id, amount, currency, payload, source)
+        try:
+            result = await self._commit_payment(payment, order if payable else None)
+        except (IllegalTransition, ConstraintViolation):
+            # Another payment for the same order won the race: this one is an orphan.
+            result = await self._commit_payment(payment, None)
+        if result is _ALREADY_RECORDED:
+            log.info("payment %s was already recorded", _short(charge_id))
+            return None
+        if result is None:
+            await self._refund_orphan_payment(charge_id, user_id, amount, payload)
+            return None
+        assert isinstance(result, Order)
+        log.info("order %s paid (%d Stars, via %s)", result.reference, amount, source)
+        crash_point("after_paid")
+        return result
+
+    async def _commit_payment(self, payment: _PaymentFacts, order: Order | None) -> object:
+        """Store the payment and, for a payable order, mark it paid, in one transaction."""
         async with self._storage.db.transaction() as tx:
             recorded = await self._storage.payments.record(
                 tx,
-                charge_id=charge_id,
-                order_id=order.id if payable and order is not None else None,
-                user_id=user_id,
-                amount_stars=amount,
-                currency=currency,
-                payload=payload,
-                source=source,
+                charge_id=payment.charge_id,
+                order_id=order.id if order is not None else None,
+                user_id=payment.user_id,
+                amount_stars=payment.amount,
+                currency=payment.currency,
+                payload=payment.payload,
+                source=payment.source,
             )
             if not recorded:
-                log.info("payment %s was already recorded", _short(charge_id))
+                return _ALREADY_RECORDED
+            if order is None:
                 return None
-            if payable and order is not None:
-                order = await self._storage.orders.transition(order, S.PAID, tx=tx, paid_at=now())
-        if not payable or order is None:
-            await self._refund_orphan_payment(charge_id, user_id, amount, payload)
-            return None
-        log.info("order %s paid (%d Stars, via %s)", order.reference, amount, source)
-        crash_point("after_paid")
-        return order
+            return await self._storage.orders.transition(order, S.PAID, tx=tx, paid_at=now())
 
     async def mark_paid_without_stars(self, order: Order) -> Order:
         """PAYMENTS=off: the operator's own wallet pays; the order goes straight to paid."""
@@ -366,6 +388,10 @@ class Pipeline:
         return order
 
     async def _provision(self, order: Order, esim: Any) -> Order:
+        if order.kind is OrderKind.ESIM and not getattr(esim, "activation_code", None):
+            esim = await self._complete_esim(esim)
+            if esim is None:
+                return await self._needs_attention(order, "the reseller sent no activation code")
         async with self._storage.db.transaction() as tx:
             if order.kind is OrderKind.ESIM:
                 await self._storage.esims.add(
@@ -383,6 +409,15 @@ class Pipeline:
             )
         crash_point("after_provisioned")
         return order
+
+    async def _complete_esim(self, partial: Any) -> Any:
+        """An eSIM announced without its activation code: ask for the full record once."""
+        try:
+            esim = await self._reseller.esim(partial.iccid, priority=Priority.ORDER)
+        except PikaSimError as error:
+            log.warning("could not fetch eSIM details: %s", error)
+            return None
+        return esim if esim.activation_code else None
 
     async def _deliver(self, order: Order) -> Order:
         if order.kind is OrderKind.TOPUP:
@@ -615,6 +650,19 @@ class Pipeline:
 
 
 _REASONS = frozenset({"insufficient_balance", "failed", "invalid", "admin"})
+
+
+_ALREADY_RECORDED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _PaymentFacts:
+    charge_id: str
+    user_id: int
+    amount: int
+    currency: str
+    payload: str
+    source: str
 
 
 class _TopupTarget:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from storage.audit import AuditRepo
 from storage.catalog import CatalogRepo, Plan
-from storage.db import Database, Transaction, now
+from storage.db import ConstraintViolation, Database, Transaction, now
 from storage.esims import Esim, EsimsRepo
 from storage.meta import MetaRepo
 from storage.orders import (
@@ -24,6 +24,7 @@ from storage.webhook_events import WebhookEvent, WebhookEventsRepo
 
 __all__ = [
     "IN_PROGRESS",
+    "ConstraintViolation",
     "Database",
     "Esim",
     "IllegalTransition",

@@ -22,6 +22,4 @@ class AuditRepo:
             )
 
     async def latest(self, limit: int = 20) -> list[Row]:
-        return await self._db.fetchall(
-            "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
-        )
+        return await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))

@@ -92,9 +92,18 @@ class CatalogRepo:
 
 def _plan_row(plan: Plan, stamp: int) -> tuple[Any, ...]:
     return (
-        plan.code, plan.name, plan.scope, plan.location, plan.region, plan.volume_bytes,
-        plan.duration_days, plan.price_cents, int(plan.supports_topup), int(plan.max_privacy),
-        json.dumps(plan.details, ensure_ascii=False, separators=(",", ":")), stamp,
+        plan.code,
+        plan.name,
+        plan.scope,
+        plan.location,
+        plan.region,
+        plan.volume_bytes,
+        plan.duration_days,
+        plan.price_cents,
+        int(plan.supports_topup),
+        int(plan.max_privacy),
+        json.dumps(plan.details, ensure_ascii=False, separators=(",", ":")),
+        stamp,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ import aiosqlite
 
 from storage.migrations import MIGRATIONS
 
-__all__ = ["Database", "Row", "Transaction", "now"]
+__all__ = ["ConstraintViolation", "Database", "Row", "Transaction", "now"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,10 @@ class Database:
         return conn
 
 
+class ConstraintViolation(Exception):
+    """A write broke a UNIQUE or other constraint (the backend's own error is the cause)."""
+
+
 class Transaction:
     """Statements inside one BEGIN IMMEDIATE … COMMIT."""
 
@@ -121,8 +126,11 @@ class Transaction:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; returns the number of rows it changed."""
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        try:
+            async with self._conn.execute(sql, params) as cursor:
+                return cursor.rowcount
+        except sqlite3.IntegrityError as error:
+            raise ConstraintViolation(str(error)) from error
 
     async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         await self._conn.executemany(sql, params)

@@ -63,8 +63,16 @@ class EsimsRepo:
             " qr_code_url, short_url, status, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
-                iccid, order_id, user_id, package_code, activation_code, qr_code_url,
-                short_url, "GOT_RESOURCE", stamp, stamp,
+                iccid,
+                order_id,
+                user_id,
+                package_code,
+                activation_code,
+                qr_code_url,
+                short_url,
+                "GOT_RESOURCE",
+                stamp,
+                stamp,
             ),
         )
 

@@ -130,9 +130,19 @@ class OrdersRepo:
                 " target_iccid, price_stars, cost_cents, status, language, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    reference, kind.value, user_id, chat_id, package_code, package_name,
-                    target_iccid, price_stars, cost_cents, S.AWAITING_PAYMENT.value, language,
-                    stamp, stamp,
+                    reference,
+                    kind.value,
+                    user_id,
+                    chat_id,
+                    package_code,
+                    package_name,
+                    target_iccid,
+                    price_stars,
+                    cost_cents,
+                    S.AWAITING_PAYMENT.value,
+                    language,
+                    stamp,
+                    stamp,
                 ),
             )
             row = await tx.fetchone("SELECT * FROM orders WHERE id = ?", (order_id,))

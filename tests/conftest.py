@@ -33,7 +33,9 @@ async def sandbox() -> AsyncIterator[RunningSandbox]:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox) -> AsyncIterator[RunningBot]:
+async def bot(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
+) -> AsyncIterator[RunningBot]:
     """The real bot, selling through the sandbox over HTTP, with webhooks to its listener."""
     async with running_bot(bot_settings(tmp_path, tg, sandbox)) as running:
         yield running

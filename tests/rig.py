@@ -187,9 +187,13 @@ class BotProcess:
         env = {**self.env, **extra_env}
         self.output = b""
         self.process = await asyncio.create_subprocess_exec(
-            env["PYTHON"], "-m", "bot",
-            cwd=self.cwd, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env["PYTHON"],
+            "-m",
+            "bot",
+            cwd=self.cwd,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         self._reader = asyncio.create_task(self._read())
 

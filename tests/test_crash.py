@@ -81,9 +81,7 @@ async def crash_then_recover(
 
 
 def reseller_orders_for(sandbox: RunningSandbox, reference: str) -> int:
-    return sum(
-        1 for order in sandbox.state.orders.values() if order.external_order_id == reference
-    )
+    return sum(1 for order in sandbox.state.orders.values() if order.external_order_id == reference)
 
 
 @pytest.mark.parametrize("point", DELIVERY_POINTS)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -120,9 +122,7 @@ async def test_forged_and_unsigned_webhooks_are_rejected(
     assert await post_webhook(bot, payload, "not-the-secret") == 401
     assert await post_webhook(bot, payload, None) == 401
     assert await bot.services.storage.webhook_events.latest() is None
-    admin_alerts = [
-        c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == ADMIN_ID
-    ]
+    admin_alerts = [c for c in tg.calls_to("sendMessage") if c.params.get("chat_id") == ADMIN_ID]
     assert any("bad signature" in c.params["text"] for c in admin_alerts)
 
 
@@ -160,7 +160,10 @@ async def _all_processed(bot: RunningBot) -> bool:
 async def test_malformed_signed_webhook_is_answered_and_ignored(
     bot: RunningBot, sandbox: RunningSandbox
 ) -> None:
-    assert await post_webhook(bot, {"event": "esim.provisioned", "data": 7}, TEST_WEBHOOK_SECRET) == 200
+    assert (
+        await post_webhook(bot, {"event": "esim.provisioned", "data": 7}, TEST_WEBHOOK_SECRET)
+        == 200
+    )
     await eventually(lambda: _all_processed(bot))
     latest = await bot.services.storage.webhook_events.latest()
     assert latest is not None and latest.outcome in ("malformed", "unknown order")
@@ -284,3 +287,33 @@ async def test_payment_matching_no_order_is_refunded(
     await bot.services.pipeline.reconcile()
     assert [r.charge_id for r in tg.refunds] == [charge_id]
     assert sandbox.state.orders == {}
+
+
+async def test_two_payments_for_one_order_pay_once_and_refund_the_other(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    alice = tg.user(1001, "Alice")
+    await open_invoice(alice, a_plan(bot))
+    [order] = await bot.services.storage.orders.with_status(OrderStatus.AWAITING_PAYMENT)
+    payload, amount = f"order:{order.reference}", order.price_stars
+    charges = [tg.record_star_payment(1001, amount, payload) for _ in range(2)]
+    pipeline = bot.services.pipeline
+    results = await asyncio.gather(
+        *(
+            pipeline.record_payment(
+                charge_id=charge,
+                user_id=1001,
+                amount=amount,
+                currency="XTR",
+                payload=payload,
+                source="test",
+            )
+            for charge in charges
+        )
+    )
+    paid = [order for order in results if order is not None]
+    assert len(paid) == 1
+    assert len(tg.refunds) == 1
+    assert tg.refunds[0].charge_id in charges
+    stored = [await bot.services.storage.payments.by_charge_id(c) for c in charges]
+    assert sorted(p.order_id is None for p in stored if p is not None) == [False, True]
