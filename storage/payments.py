@@ -45,7 +45,9 @@ class PaymentsRepo:
         """Store a payment inside ``tx``; False when this charge id was already stored."""
         changed = await tx.execute(
             "INSERT INTO payments (charge_id, order_id, user_id, amount_stars, currency, payload,"
-            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (charge_id) DO NOTHING",
+            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            # Only a repeated charge is ignored: a second payment for one order must fail.
+            " ON CONFLICT (charge_id) DO NOTHING",
             (charge_id, order_id, user_id, amount_stars, currency, payload, source, now()),
         )
         return changed == 1
