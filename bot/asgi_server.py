@@ -45,7 +45,9 @@ class BackgroundServer:
     async def start(self) -> None:
         # Binding the socket ourselves makes the chosen port known before uvicorn starts.
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only enables TCP_NODELAY on such sockets, and without
+        # it every small response waits ~40 ms for delayed ACKs.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         sock.set_inheritable(True)
