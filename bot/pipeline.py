@@ -265,7 +265,6 @@ class Pipeline:
                 order, S.ORDERING, external_order_id=order.reference, attempts=order.attempts + 1
             )
             crash_point("after_ordering")
-            await self._progress(order, "ordering")
         elif order.next_check_at is not None and order.next_check_at > now():
             return order  # a retry is scheduled; the reconciler will come back
         try:
@@ -320,7 +319,8 @@ class Pipeline:
         if esim is not None:
             return await self._provision(order, esim)
         if order.kind is OrderKind.ESIM:
-            await self._progress(order, "ordered")
+            # Most eSIMs arrive within a second: only say "activating" if this one does not.
+            self._spawn(self._progress_if_still(order.id, S.ORDERED, "ordered", delay=2.0))
         if not self.webhooks_expected:
             self._spawn(self._follow(order.id))
         return order
@@ -633,6 +633,15 @@ class Pipeline:
             return
         if message_id is not None and message_id != order.progress_message_id:
             await self._storage.orders.update(order, progress_message_id=message_id)
+
+    async def _progress_if_still(
+        self, order_id: int, status: OrderStatus, stage: str, delay: float
+    ) -> None:
+        await asyncio.sleep(delay)
+        async with self._lock(order_id):
+            order = await self._storage.orders.get(order_id)
+            if order is not None and order.status is status:
+                await self._progress(order, stage)
 
     async def _needs_attention(self, order: Order, why: str) -> Order:
         order = await self._storage.orders.transition(

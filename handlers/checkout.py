@@ -182,6 +182,8 @@ async def _show_progress_and_start(
     update: Update, context: ContextTypes.DEFAULT_TYPE, order: Order
 ) -> None:
     services = services_of(context)
+    # The pipeline starts first: the customer's eSIM should not wait for our "thank you".
+    services.pipeline.start(order)
     language = order.language or language_of(update, context)
     stage = "topup_paid" if order.kind is OrderKind.TOPUP else "paid"
     sent = await reply(
@@ -194,8 +196,7 @@ async def _show_progress_and_start(
         ),
     )
     if sent is not None:
-        order = await services.storage.orders.update(order, progress_message_id=sent.message_id)
-    services.pipeline.start(order)
+        await services.storage.orders.update(order, progress_message_id=sent.message_id)
 
 
 async def _own_unpaid_order(
