@@ -378,14 +378,29 @@ class Pipeline:
         return await self.advance(current.id) if current else None
 
     async def _check_topup(self, order: Order) -> Order | None:
-        # The reseller has no top-up status endpoint: a top-up we never heard back about
-        # after a long wait goes to a human rather than being guessed.
-        if order.updated_at < now() - 3600:
-            async with self._lock(order.id):
-                current = await self._storage.orders.get(order.id)
-                if current is not None and current.status is S.ORDERED:
-                    return await self._needs_attention(current, "no top-up confirmation in 1 h")
-        return order
+        """The reseller has no top-up status: a top-up is done once the eSIM lists one more
+        package of its code than the top-ups of that code we already delivered."""
+        iccid = order.target_iccid or ""
+        try:
+            esim = await self._reseller.esim(iccid, priority=Priority.BACKGROUND)
+        except PikaSimError as error:
+            log.info("could not check top-up %s: %s", order.reference, error)
+            return order
+        applied = sum(1 for item in esim.package_list if item.package_code == order.package_code)
+        delivered = await self._storage.orders.count_delivered_topups(iccid, order.package_code)
+        async with self._lock(order.id):
+            current = await self._storage.orders.get(order.id)
+            if current is None or current.status is not S.ORDERED:
+                return current
+            if applied > delivered:
+                current = await self._provision(current, _TopupTarget(iccid))
+            elif current.updated_at < now() - 3600:
+                return await self._needs_attention(current, "no top-up confirmation in 1 h")
+            else:
+                current = await self._storage.orders.update(
+                    current, next_check_at=now() + _POLL_DELAYS[-1]
+                )
+        return await self.advance(current.id)
 
     async def _provision(self, order: Order, esim: Any) -> Order:
         if order.kind is OrderKind.ESIM and not getattr(esim, "activation_code", None):

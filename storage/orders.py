@@ -203,6 +203,14 @@ class OrdersRepo:
         )
         return [Order.from_row(row) for row in rows]
 
+    async def count_delivered_topups(self, iccid: str, package_code: str) -> int:
+        value = await self._db.fetchval(
+            "SELECT COUNT(*) FROM orders WHERE kind = ? AND target_iccid = ? AND package_code = ?"
+            " AND status = ?",
+            (OrderKind.TOPUP.value, iccid, package_code, S.DELIVERED.value),
+        )
+        return int(value or 0)
+
     async def count_in_progress(self) -> int:
         marks = ", ".join("?" for _ in IN_PROGRESS)
         value = await self._db.fetchval(
