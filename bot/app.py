@@ -136,6 +136,7 @@ async def serve(
                 log.info("stopping")
                 services.ready = False
                 await application.updater.stop()  # type: ignore[union-attr]
+                await services.pipeline.shutdown()
                 await application.stop()
         finally:
             await server.stop()

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,7 @@ class Pipeline:
         self._bot: Bot | None = None
         self._notifier: Notifier | None = None
         self._spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future
+        self._waiters: set[asyncio.Task[None]] = set()
         self.webhooks_expected = False
 
     # -- wiring --------------------------------------------------------------------------
@@ -103,6 +104,17 @@ class Pipeline:
             return application.create_task(coroutine)
 
         self._spawn = spawn
+
+    def _wait_then(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run something that mostly sleeps; shutdown cancels it (the reconciler covers it)."""
+        task = asyncio.ensure_future(coroutine)
+        self._waiters.add(task)
+        task.add_done_callback(self._waiters.discard)
+
+    async def shutdown(self) -> None:
+        for task in list(self._waiters):
+            task.cancel()
+        await asyncio.gather(*self._waiters, return_exceptions=True)
 
     @property
     def bot(self) -> Bot:
@@ -320,9 +332,9 @@ class Pipeline:
             return await self._provision(order, esim)
         if order.kind is OrderKind.ESIM:
             # Most eSIMs arrive within a second: only say "activating" if this one does not.
-            self._spawn(self._progress_if_still(order.id, S.ORDERED, "ordered", delay=2.0))
+            self._wait_then(self._progress_if_still(order.id, S.ORDERED, "ordered", delay=2.0))
         if not self.webhooks_expected:
-            self._spawn(self._follow(order.id))
+            self._wait_then(self._follow(order.id))
         return order
 
     async def _retry_later(self, order: Order, error: PikaSimError) -> Order:

@@ -133,15 +133,6 @@ class StatsRepo:
         )
         return None if value is None else str(value)
 
-    async def audit_count(self, admin_id: int | None = None) -> int:
-        if admin_id is None:
-            value = await self._db.fetchval("SELECT COUNT(*) FROM audit_log")
-        else:
-            value = await self._db.fetchval(
-                "SELECT COUNT(*) FROM audit_log WHERE admin_id = ?", (admin_id,)
-            )
-        return int(value or 0)
-
     async def last_webhook_id(self) -> int:
         return int(await self._db.fetchval("SELECT COALESCE(MAX(id), 0) FROM webhook_events"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot.i18n import t
 from bot.testing import FakeTelegram
 from bot.testing._state import ChatState
 from handlers.admin import COMMANDS
@@ -112,18 +113,21 @@ async def test_admin_commands_and_buttons_are_audited(bot: RunningBot, tg: FakeT
 async def test_admins_see_their_commands_in_the_menu(bot: RunningBot, tg: FakeTelegram) -> None:
     stored: dict[str, list[dict[str, str]]] = tg.world.settings.get("commands", {})
 
-    def for_admin() -> list[str]:
+    def menu(scope_type: str, language: str = "") -> list[dict[str, str]]:
         for key, commands in stored.items():
-            scope = json.loads(key)[0]
-            if scope.get("type") == "chat" and scope.get("chat_id") == ADMIN_ID:
-                return [command["command"] for command in commands]
+            scope, code = json.loads(key)
+            ours = scope_type == "default" or scope.get("chat_id") == ADMIN_ID
+            if scope.get("type") == scope_type and code == language and ours:
+                return commands
         return []
 
-    names = await eventually(for_admin)
-    assert {"balance", "refund", "stats", "webhook"} <= set(names)
-    for key, commands in stored.items():
-        if json.loads(key)[0].get("type") == "default":
-            assert "refund" not in {command["command"] for command in commands}
+    names = [command["command"] for command in await eventually(lambda: menu("chat"))]
+    assert {"start", "help", "balance", "refund", "stats", "webhook"} <= set(names)
+    spanish = {c["command"]: c["description"] for c in menu("chat", "es")}
+    assert spanish["refund"] == t("es", "admin.command.refund")
+    assert "start" in spanish
+    for language in ("", "es", "ru"):
+        assert "refund" not in {command["command"] for command in menu("default", language)}
 
 
 async def test_admin_commands_in_a_group_are_not_answered_as_admin(

@@ -168,3 +168,51 @@ async def test_the_order_card_offers_a_refund(
     assert order.reference in preview
     await eventually(lambda: ada.buttons())
     assert any("Cancel the eSIM" in label for label, _, _ in ada.buttons())
+
+
+async def test_an_unknown_cancellation_outcome_refunds_nothing(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    alice = tg.user(1001, "Alice")
+    order = await delivered(bot, alice)
+    ada = admin(tg)
+    await ask(ada, f"/refund {order.reference}", "Refund order")
+    sandbox.state.fail_next(1, status=500, path_prefix=f"/esims/{order.iccid}/cancel")
+    text = await tap(ada, "Cancel the eSIM and refund", "could not be confirmed")
+    assert "server_error" in text and f"/esim {order.iccid}" in text
+    assert tg.refunds == []
+    current = await bot.services.storage.orders.get(order.id)
+    assert current is not None and current.status is OrderStatus.DELIVERED
+    assert "refund.cancel_failed" in await audit_actions(bot)
+
+
+async def test_a_top_up_is_refunded_in_stars_only(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    alice = tg.user(1001, "Alice")
+    esim_order = await delivered(bot, alice)
+    assert esim_order.iccid is not None
+    sandbox.state.install(esim_order.iccid)
+    await alice.tap_data(build("t", esim_order.iccid))
+    options = await alice.wait_for_message(
+        lambda m: any((data or "").startswith("tb:") for _, data, _ in alice.buttons(m))
+    )
+    code = next(d for _, d, _ in alice.buttons(options) if (d or "").startswith("tb:"))
+    await alice.tap_data(code, options)
+    await alice.wait_for_message(lambda m: "invoice" in m)
+    charge_id = await alice.pay_last_invoice()
+    payment = await eventually(lambda: bot.services.storage.payments.by_charge_id(charge_id))
+    topup = await bot.services.storage.orders.get(payment.order_id)
+    assert topup is not None and topup.kind is OrderKind.TOPUP
+    topup = await settle(bot, topup, OrderStatus.DELIVERED)
+    ada = admin(tg)
+
+    esim = await ask(ada, f"/esim {esim_order.iccid}", "eSIM")
+    assert f"Top-ups: {topup.reference} (delivered)" in esim
+    preview = await ask(ada, f"/refund {topup.reference}", "Refund order")
+    assert "a top-up cannot be cancelled" in preview and f"{topup.price_stars} Stars" in preview
+    await tap(ada, "Refund the customer only", "refunded")
+    await settle(bot, topup, OrderStatus.REFUNDED)
+    assert [refund.charge_id for refund in tg.refunds] == [charge_id]
+    assert reseller_calls(sandbox, "/cancel") == 0
+    assert sandbox.state.esims[esim_order.iccid].status == "ENABLED"

@@ -1,0 +1,347 @@
+"""/order, /esim, /user and /orders: everything we know, plus the reseller's live view."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import t
+from bot.pikasim import Esim as LiveEsim
+from bot.pikasim import PikaSimError, Priority
+from bot.pricing import usd
+from handlers.admin_common import (
+    admin_command,
+    find_order,
+    gb,
+    pager,
+    reseller_problem,
+    stats_of,
+    when,
+    when_dt,
+)
+from handlers.admin_refund import refundable
+from handlers.callbacks import Callback, build
+from handlers.common import language_of, reply, services_of, show
+from storage import Order, OrderStatus, User
+
+__all__ = ["on_esim", "on_order", "on_orders", "on_orders_page", "on_user"]
+
+ORDERS_PAGE = 10
+_STATUSES = frozenset(status.value for status in OrderStatus)
+USER_LIVE_ESIMS = 5  # live look-ups per /user, to stay well inside the reseller's rate limit
+
+
+# -- /order ---------------------------------------------------------------------------------
+
+
+@admin_command("order")
+async def on_order(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = language_of(update, context)
+    args = context.args or []
+    if not args:
+        await reply(update, t(language, "admin.order.usage"))
+        return
+    order = await find_order(services_of(context), args[0])
+    if order is None:
+        await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
+        return
+    text = await order_card(context, order, language)
+    markup = None
+    if await refundable(context, order):
+        button = InlineKeyboardButton(
+            t(language, "admin.button.refund"), callback_data=build("a", "rp", order.reference)
+        )
+        markup = InlineKeyboardMarkup([[button]])
+    await reply(update, text, markup)
+
+
+async def order_card(context: ContextTypes.DEFAULT_TYPE, order: Order, language: str) -> str:
+    storage = services_of(context).storage
+    user = await storage.users.get(order.user_id)
+    payment = await storage.payments.for_order(order.id)
+    refund = await storage.refunds.for_order(order.id)
+    lines = [
+        t(language, "admin.order.title", reference=order.reference, kind=order.kind.value),
+        t(
+            language,
+            "admin.order.status",
+            status=order.status.value,
+            updated=when(order.updated_at),
+        ),
+    ]
+    if order.failure_reason:
+        lines.append(t(language, "admin.order.failure", reason=html.escape(order.failure_reason)))
+    lines += [
+        t(language, "admin.order.customer", customer=_customer(order.user_id, user)),
+        t(
+            language,
+            "admin.order.plan",
+            plan=html.escape(order.package_name),
+            code=html.escape(order.package_code),
+        ),
+        t(language, "admin.order.price", stars=order.price_stars, cost=usd(order.cost_cents)),
+        t(
+            language,
+            "admin.order.dates",
+            created=when(order.created_at),
+            paid=when(order.paid_at),
+            delivered=when(order.delivered_at),
+        ),
+    ]
+    if payment is not None:
+        lines.append(
+            t(
+                language,
+                "admin.order.payment",
+                stars=payment.amount_stars,
+                charge=html.escape(payment.charge_id),
+                source=html.escape(payment.source),
+            )
+        )
+    if order.reseller_order_id:
+        lines.append(
+            t(language, "admin.order.reseller_id", id=html.escape(order.reseller_order_id))
+        )
+    iccid = order.iccid or order.target_iccid
+    if iccid:
+        lines.append(t(language, "admin.order.iccid", iccid=html.escape(iccid)))
+    if refund is not None:
+        wallet = (
+            usd(refund.reseller_refund_cents) if refund.reseller_refund_cents is not None else "—"
+        )
+        lines.append(
+            t(
+                language,
+                "admin.order.refund",
+                stars=refund.amount_stars,
+                reason=html.escape(refund.reason),
+                status=html.escape(refund.status),
+                wallet=wallet,
+                date=when(refund.created_at),
+            )
+        )
+    lines.append("")
+    lines.append(await _live_order(context, order, language))
+    if iccid:
+        lines.append(await _live_esim_line(context, iccid, language))
+    return "\n".join(lines)
+
+
+def _customer(user_id: int, user: User | None) -> str:
+    name = user.first_name if user else ""
+    username = user.username if user else None
+    handle = f" @{username}" if username else ""
+    return f"{html.escape(name)}{html.escape(handle)} <code>{user_id}</code>".strip()
+
+
+async def _live_order(context: ContextTypes.DEFAULT_TYPE, order: Order, language: str) -> str:
+    if not order.reseller_order_id or order.is_topup:
+        return t(language, "admin.live.no_order")
+    reseller = services_of(context).reseller
+    try:
+        remote = await reseller.order(order.reseller_order_id, priority=Priority.CUSTOMER)
+    except PikaSimError as error:
+        return t(language, "admin.live.order", status=reseller_problem(language, error))
+    return t(language, "admin.live.order", status=html.escape(remote.status))
+
+
+async def _live_esim(
+    context: ContextTypes.DEFAULT_TYPE, iccid: str
+) -> tuple[LiveEsim | None, PikaSimError | None]:
+    try:
+        esim = await services_of(context).reseller.esim(iccid, priority=Priority.CUSTOMER)
+    except PikaSimError as error:
+        return None, error
+    return esim, None
+
+
+async def _live_esim_line(context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str) -> str:
+    esim, error = await _live_esim(context, iccid)
+    if esim is None:
+        assert error is not None
+        return t(language, "admin.live.esim_error", error=reseller_problem(language, error))
+    return t(
+        language,
+        "admin.live.esim",
+        status=html.escape(esim.status or "?"),
+        smdp=html.escape(esim.smdp_status or "?"),
+        used=gb(esim.used_data_bytes),
+        total=gb(esim.total_data_bytes),
+        expires=when_dt(esim.expire_time),
+    )
+
+
+# -- /esim ----------------------------------------------------------------------------------
+
+
+@admin_command("esim")
+async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = language_of(update, context)
+    args = context.args or []
+    if not args or not args[0].isdigit() or len(args[0]) > 22:
+        await reply(update, t(language, "admin.esim.usage"))
+        return
+    iccid = args[0]
+    storage = services_of(context).storage
+    stored = await storage.esims.get(iccid)
+    order = await storage.orders.get(stored.order_id) if stored else None
+    lines = [t(language, "admin.esim.title", iccid=iccid)]
+    if stored is None:
+        lines.append(t(language, "admin.esim.unknown"))
+    else:
+        reference = order.reference if order else "?"
+        lines += [
+            t(
+                language,
+                "admin.esim.order",
+                reference=reference,
+                status=order.status.value if order else "?",
+                user_id=stored.user_id,
+            ),
+            t(language, "admin.esim.plan", code=html.escape(stored.package_code)),
+            t(language, "admin.esim.issued", date=when(stored.created_at)),
+        ]
+    topups = await stats_of(context).topups_for(iccid)
+    if topups:
+        items = ", ".join(f"<code>{o.reference}</code> ({o.status.value})" for o in topups)
+        lines.append(t(language, "admin.esim.topups", items=items))
+    lines += ["", await _live_esim_card(context, iccid, language)]
+    await reply(update, "\n".join(lines))
+
+
+async def _live_esim_card(context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str) -> str:
+    esim, error = await _live_esim(context, iccid)
+    if esim is None:
+        assert error is not None
+        return t(language, "admin.live.esim_error", error=reseller_problem(language, error))
+    return t(
+        language,
+        "admin.live.esim_card",
+        status=html.escape(esim.status or "?"),
+        smdp=html.escape(esim.smdp_status or "?"),
+        used=gb(esim.used_data_bytes),
+        total=gb(esim.total_data_bytes),
+        remaining=gb(esim.remaining_data_bytes),
+        expires=when_dt(esim.expire_time),
+        package=html.escape(esim.package_name or esim.package_code or "?"),
+        packages=len(esim.package_list),
+    )
+
+
+# -- /user ----------------------------------------------------------------------------------
+
+
+@admin_command("user")
+async def on_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = language_of(update, context)
+    args = context.args or []
+    if not args or not args[0].lstrip("-").isdigit():
+        await reply(update, t(language, "admin.user.usage"))
+        return
+    user_id = int(args[0])
+    storage = services_of(context).storage
+    user = await storage.users.get(user_id)
+    orders = await storage.orders.for_user(user_id, limit=10)
+    if user is None and not orders:
+        await reply(update, t(language, "admin.user.unknown", user_id=user_id))
+        return
+    await reply(update, await _user_card(context, user_id, user, orders, language))
+
+
+async def _user_card(
+    context: ContextTypes.DEFAULT_TYPE,
+    user_id: int,
+    user: User | None,
+    orders: list[Order],
+    language: str,
+) -> str:
+    storage = services_of(context).storage
+    totals = await stats_of(context).user_totals(user_id)
+    lines = [
+        t(language, "admin.user.title", customer=_customer(user_id, user)),
+        t(
+            language,
+            "admin.user.seen",
+            language_code=html.escape(
+                (user.language or user.language_code or "—") if user else "—"
+            ),
+            first=when(user.created_at if user else None),
+            last=when(user.last_seen_at if user else None),
+        ),
+        t(
+            language,
+            "admin.user.totals",
+            orders=totals.orders,
+            stars=totals.stars_paid,
+            refunds=totals.refunds,
+            refunded=totals.stars_refunded,
+        ),
+        "",
+        t(language, "admin.user.orders"),
+    ]
+    lines += [_order_line(order) for order in orders] or [t(language, "admin.none")]
+    esims = await storage.esims.for_user(user_id)
+    lines += ["", t(language, "admin.user.esims")]
+    for index, esim in enumerate(esims):
+        live = (
+            await _live_esim_line(context, esim.iccid, language)
+            if index < USER_LIVE_ESIMS
+            else t(language, "admin.live.skipped")
+        )
+        lines.append(f"<code>{esim.iccid}</code> · {html.escape(esim.package_code)}\n  {live}")
+    if not esims:
+        lines.append(t(language, "admin.none"))
+    return "\n".join(lines)
+
+
+def _order_line(order: Order) -> str:
+    return (
+        f"<code>{order.reference}</code> · {order.status.value} · "
+        f"{html.escape(order.package_name)} · ⭐ {order.price_stars} · {when(order.created_at)}"
+    )
+
+
+# -- /orders --------------------------------------------------------------------------------
+
+
+@admin_command("orders")
+async def on_orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = language_of(update, context)
+    args = context.args or []
+    selector = args[0].lower() if args else "all"
+    if selector != "all" and selector not in _STATUSES:
+        statuses = ", ".join(status.value for status in OrderStatus)
+        await reply(update, t(language, "admin.orders.usage", statuses=statuses))
+        return
+    text, markup = await _orders_page(context, language, selector, 1)
+    await reply(update, text, markup)
+
+
+async def on_orders_page(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
+) -> None:
+    """``a:ol:<status|all>:<page>``."""
+    language = language_of(update, context)
+    selector = callback.arg(1, "all")
+    if selector != "all" and selector not in _STATUSES:
+        selector = "all"
+    page = max(1, int(callback.arg(2, "1")) if callback.arg(2, "1").isdigit() else 1)
+    text, markup = await _orders_page(context, language, selector, page)
+    await show(update, text, markup)
+
+
+async def _orders_page(
+    context: ContextTypes.DEFAULT_TYPE, language: str, selector: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    status = None if selector == "all" else OrderStatus(selector)
+    # one more than a page, to know whether a next page exists
+    orders = await services_of(context).storage.orders.latest(
+        status, limit=ORDERS_PAGE + 1, offset=(page - 1) * ORDERS_PAGE
+    )
+    has_next = len(orders) > ORDERS_PAGE
+    lines = [t(language, "admin.orders.title", status=selector, page=page)]
+    lines += [_order_line(order) for order in orders[:ORDERS_PAGE]] or [t(language, "admin.none")]
+    row = pager(language, "ol", selector, page, has_next)
+    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
