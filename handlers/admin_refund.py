@@ -34,6 +34,8 @@ __all__ = ["on_refund", "on_refund_button", "refundable"]
 
 log = logging.getLogger(__name__)
 
+_ALREADY_CANCELLED = frozenset({"CANCELLED", "REVOKED"})
+
 S = OrderStatus
 _UNPAID = (S.AWAITING_PAYMENT, S.EXPIRED)
 _IN_PROGRESS = (S.PAID, S.ORDERING, S.ORDERED, S.PROVISIONED)
@@ -224,7 +226,14 @@ async def _cancel_then_refund(
     try:
         result = await services.reseller.cancel(iccid, priority=Priority.CUSTOMER)
     except NotCancellable as error:
-        await _refused(update, context, order, language, error)
+        status = error.current_status.esim_status if error.current_status else None
+        if status not in _ALREADY_CANCELLED:
+            await _refused(update, context, order, language, error)
+            return
+        # Cancelled by an earlier /refund that stopped before the Stars went back.
+        await audit(update, context, "refund.already_cancelled", order.reference, iccid)
+        await services.storage.esims.set_status(iccid, "CANCELLED", "REVOKED")
+        await _refund(update, context, order, language, wallet_cents=None)
         return
     except PikaSimError as error:
         # Unknown outcome (timeout, 5xx): refunding now could pay the customer for an eSIM
@@ -240,6 +249,7 @@ async def _cancel_then_refund(
         return
     if result.new_balance_cents is not None:
         services.wallet.seen(result.new_balance_cents)
+    await services.storage.esims.set_status(iccid, "CANCELLED", "REVOKED")
     details = f"cancelled {iccid}: wallet +{usd(result.refund_cents)}"
     await audit(update, context, "refund.cancelled", order.reference, details)
     await _refund(update, context, order, language, wallet_cents=result.refund_cents)

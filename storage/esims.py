@@ -97,6 +97,13 @@ class EsimsRepo:
         )
         return [Esim.from_row(row) for row in rows]
 
+    async def set_status(self, iccid: str, status: str, smdp_status: str | None) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE esims SET status = ?, smdp_status = ?, updated_at = ? WHERE iccid = ?",
+                (status, smdp_status, now(), iccid),
+            )
+
     async def update_usage(
         self,
         iccid: str,

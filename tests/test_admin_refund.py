@@ -36,6 +36,8 @@ async def test_an_unused_esim_is_cancelled_and_the_stars_refunded(
     done = await tap(ada, "Cancel the eSIM and refund", "refunded")
     assert "cancelled with the reseller" in done
     assert sandbox.state.esims[order.iccid].status == "CANCELLED"
+    stored = await bot.services.storage.esims.get(order.iccid or "")
+    assert stored is not None and stored.status == "CANCELLED"
     assert sandbox.state.balance_cents == wallet_before + order.cost_cents
     payment = await bot.services.storage.payments.for_order(order.id)
     assert payment is not None
@@ -216,3 +218,20 @@ async def test_a_top_up_is_refunded_in_stars_only(
     assert [refund.charge_id for refund in tg.refunds] == [charge_id]
     assert reseller_calls(sandbox, "/cancel") == 0
     assert sandbox.state.esims[esim_order.iccid].status == "ENABLED"
+
+
+async def test_a_refund_interrupted_after_the_cancel_can_be_finished(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    alice = tg.user(1001, "Alice")
+    order = await delivered(bot, alice)
+    # As if an earlier /refund died after the reseller cancelled but before the Stars refund.
+    await bot.services.reseller.cancel(order.iccid or "")
+    ada = admin(tg)
+    await ask(ada, f"/refund {order.reference}", "Refund order")
+    await tap(ada, "Cancel the eSIM and refund", "refunded")
+    await settle(bot, order, OrderStatus.REFUNDED)
+    assert len(tg.refunds) == 1
+    assert "refund.already_cancelled" in await audit_actions(bot)
+    esim = await bot.services.storage.esims.get(order.iccid or "")
+    assert esim is not None and esim.status == "CANCELLED"
