@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import t
-from handlers import checkout, errors, menu, reseller
+from handlers import admin, browse, checkout, errors, esims, fallback, menu, reseller
 from handlers.common import answer, language_of, reply, services_of
 
 __all__ = ["on_startup", "register_handlers"]
@@ -55,7 +55,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handler(CallbackQueryHandler(checkout.on_confirm, pattern=r"^k:"))
     application.add_handler(CallbackQueryHandler(checkout.on_cancel_unpaid, pattern=r"^x:"))
     reseller.register(application)
+    admin.register(application)
     menu.register(application)
+    browse.register(application)
+    esims.register(application)
+    # Last: unknown commands, unreadable messages and unparsable buttons (see fallback.py).
+    fallback.register(application)
     application.add_error_handler(errors.on_error)
 
 
@@ -63,3 +68,5 @@ async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     """What post_init would do; called by bot.app, which runs the application itself."""
     services = application.bot_data["services"]
     await services.catalog.load()
+    await menu.set_commands(application.bot)
+    await admin.set_commands(application)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Callback", "build", "parse"]
+__all__ = ["Callback", "build", "fits", "parse"]
 
 _ISO = r"[A-Z]{2}"
 _CODE = r"[A-Za-z0-9_\-\.]{1,40}"
@@ -23,6 +23,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "c": re.compile(rf"({_ISO})(?::(\d{{1,3}}):({_SORT}))?"),  # country plans, page, sort
     "r": re.compile(rf"([A-Z]{{2,8}})(?::(\d{{1,3}}):({_SORT}))?"),  # region plans
     "g": re.compile(rf"(\d{{1,3}}):({_SORT})"),  # global plans
+    "v": re.compile(rf"({_ISO}):(\d{{1,3}}):({_SORT})"),  # regional/global plans covering
     "p": re.compile(rf"({_CODE})"),  # plan details
     "b": re.compile(rf"({_CODE})"),  # buy a plan
     "k": re.compile(rf"({_REF})"),  # confirm an order without Stars (PAYMENTS=off)
@@ -52,6 +53,12 @@ def build(prefix: str, *args: object) -> str:
     if parse(data) is None or len(data.encode()) > 64:
         raise ValueError(f"invalid callback data {data!r}")
     return data
+
+
+def fits(prefix: str, *args: object) -> bool:
+    """Whether these arguments make valid callback data (a reseller code may not)."""
+    data = ":".join([prefix, *(str(arg) for arg in args)])
+    return len(data.encode()) <= 64 and parse(data) is not None
 
 
 def parse(data: str | None) -> Callback | None:

@@ -3,13 +3,15 @@ plan details, and the robustness of the hot path (no reseller call, no catalog q
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 import pytest
 
+from bot.catalog import CatalogIndex
 from bot.testing import FakeTelegram, FakeUser
-from tests.rig import RunningBot, RunningSandbox
+from tests.rig import ADMIN_ID, RunningBot, RunningSandbox
 
 JSON = dict[str, Any]
 PLAN_LABEL = re.compile(r"^\d+(?:\.\d+)? (?:GB|MB) · \d+ days? · ⭐ \d+$")
@@ -34,7 +36,7 @@ async def open_country(user: FakeUser, text: str) -> JSON:
     return await user.wait_for_message(with_buttons("p:"))
 
 
-async def test_start_shows_the_menu_and_help_explains_esim_support(
+async def test_start_help_paysupport_and_the_command_menu(
     bot: RunningBot, tg: FakeTelegram
 ) -> None:
     alice = tg.user(1001, "Alice", "en")
@@ -50,13 +52,16 @@ async def test_start_shows_the_menu_and_help_explains_esim_support(
     help_page = await alice.wait_for_message()
     assert "*#06#" in help_page["text"] and "EID" in help_page["text"]
 
+    await alice.send_command("/start JP")  # a deep link straight to a country
+    assert (await alice.wait_for_message(with_buttons("p:")))["text"].startswith("🇯🇵 Japan")
+
     await alice.send_command("/paysupport")
     support = await alice.wait_for_message()
     assert "refund" in support["text"].lower()
-    assert "support" in support["text"].lower()
+    mentions = [e["user"]["id"] for e in support.get("entities", []) if "user" in e]
+    assert mentions == [ADMIN_ID]  # how to reach support: a link to the admin's chat
 
-
-async def test_the_command_menu_is_set_in_every_language(bot: RunningBot, tg: FakeTelegram) -> None:
+    # The command menu, in every language.
     calls = tg.calls_to("setMyCommands")
     by_language = {
         call.params.get("language_code") or "": call.params["commands"]
@@ -67,31 +72,31 @@ async def test_the_command_menu_is_set_in_every_language(bot: RunningBot, tg: Fa
     for commands in by_language.values():
         names = {command["command"] for command in commands}
         assert names == {"start", "help", "language", "paysupport"}
+    spanish = {command["command"]: command["description"] for command in by_language["es"]}
+    assert spanish["start"] == "Comprar una eSIM o ver las tuyas"
 
 
-@pytest.mark.parametrize(
-    ("typed", "title"),
-    [
-        ("japan", "Japan"),
-        ("JAPAN", "Japan"),
-        ("jp", "Japan"),
-        ("Japón", "Japan"),
-        ("Япония", "Japan"),
-        ("🇯🇵", "Japan"),
-        ("USA", "United States"),
-        ("uk", "United Kingdom"),
-        ("UAE", "United Arab Emirates"),
-    ],
-)
-async def test_typing_a_country_shows_its_plans(
-    bot: RunningBot, tg: FakeTelegram, typed: str, title: str
-) -> None:
+# One bot for many inputs: starting one per input would only make the suite slower.
+TYPED_COUNTRIES = [
+    ("japan", "🇯🇵", "Japan"),
+    ("JAPAN", "🇯🇵", "Japan"),
+    ("jp", "🇯🇵", "Japan"),
+    ("Japón", "🇯🇵", "Japan"),
+    ("Япония", "🇯🇵", "Japan"),
+    ("🇯🇵", "🇯🇵", "Japan"),
+    ("USA", "🇺🇸", "United States"),
+    ("uk", "🇬🇧", "United Kingdom"),
+    ("UAE", "🇦🇪", "United Arab Emirates"),
+]
+
+
+async def test_typing_a_country_shows_its_plans(bot: RunningBot, tg: FakeTelegram) -> None:
     alice = tg.user(1001, "Alice", "en")
-    page = await open_country(alice, typed)
-    assert page["text"].splitlines()[0].endswith(title)
-    assert page["text"].startswith(("🇯🇵", "🇺🇸", "🇬🇧", "🇦🇪"))  # the flag from the ISO code
-    labels = [text for text, _, _ in buttons_with(alice, page, "p:")]
-    assert labels and all(PLAN_LABEL.match(label) for label in labels), labels
+    for typed, flag, title in TYPED_COUNTRIES:
+        page = await open_country(alice, typed)
+        assert page["text"].splitlines()[0] == f"{flag} {title}", typed
+        labels = [text for text, _, _ in buttons_with(alice, page, "p:")]
+        assert labels and all(PLAN_LABEL.match(label) for label in labels), labels
 
 
 async def test_a_typo_gets_a_suggestion_that_opens_the_country(
@@ -106,24 +111,33 @@ async def test_a_typo_gets_a_suggestion_that_opens_the_country(
     assert "Japan" in page["text"]
 
 
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("Qwertyland", "couldn't find a country"),
-        ("x" * 5000, "long message"),
-        ("😀😀😀", "Type a country name"),
-        ("/frobnicate", "don't know that command"),
-        ("/frobnicate@esim_test_bot now", "don't know that command"),
-    ],
-)
-async def test_odd_input_always_gets_a_polite_answer(
-    bot: RunningBot, tg: FakeTelegram, typed: str, expected: str
-) -> None:
+ODD_INPUT = [
+    ("Qwertyland", "couldn't find a country"),
+    ("x" * 5000, "long message"),
+    ("😀😀😀", "Type a country name"),
+    ("/frobnicate", "don't know that command"),
+    ("/frobnicate@esim_test_bot now", "don't know that command"),
+]
+
+
+async def test_odd_input_always_gets_a_polite_answer(bot: RunningBot, tg: FakeTelegram) -> None:
     alice = tg.user(1001, "Alice", "en")
-    await alice.send_text(typed)
-    answer = await alice.wait_for_message()
-    assert expected in answer["text"]
-    assert len(answer["text"]) < 1000
+    for typed, expected in ODD_INPUT:
+        await alice.send_text(typed)
+        answer = await alice.wait_for_message()
+        assert expected in answer["text"], typed
+        assert len(answer["text"]) < 1000
+    tg.push_update(  # something the bot cannot read: a location
+        "message",
+        {
+            "message_id": 10_000,
+            "from": alice.profile,
+            "chat": {"id": alice.chat_id, "type": "private", "first_name": "Alice"},
+            "date": 0,
+            "location": {"latitude": 35.68, "longitude": 139.76},
+        },
+    )
+    assert "only read text" in (await alice.wait_for_message())["text"]
 
 
 async def test_many_plans_are_paged_and_sorted(bot: RunningBot, tg: FakeTelegram) -> None:
@@ -148,7 +162,9 @@ async def test_many_plans_are_paged_and_sorted(bot: RunningBot, tg: FakeTelegram
 
     await alice.tap("Days", by_data)
     by_days = await alice.wait_for_message()
-    days = [int(text.split(" · ")[1].split()[0]) for text, _, _ in buttons_with(alice, by_days, "p:")]
+    days = [
+        int(text.split(" · ")[1].split()[0]) for text, _, _ in buttons_with(alice, by_days, "p:")
+    ]
     assert days == sorted(days)
 
 
@@ -184,7 +200,7 @@ async def test_regional_and_global_plans_are_one_tap_away(
 
     await alice.tap("Back", europe)
     await alice.wait_for_message(with_buttons("r:"))
-    await alice.tap("Global plans")
+    await alice.tap("Global plans", europe)
     world = await alice.wait_for_message(with_buttons("p:"))
     assert "Global plans" in world["text"]
 
@@ -223,6 +239,16 @@ async def test_stale_and_forged_buttons_say_expired(bot: RunningBot, tg: FakeTel
         assert "expired" in answered.get("text", ""), data
         assert answered.get("show_alert") is True
 
+    # Tapping the order already shown changes nothing: Telegram's "not modified" is ignored.
+    since = len(tg.calls)
+    answered = await alice.tap("✓ Price", page)
+    assert not answered.get("text")
+    edit = await tg.wait_for_call("editMessageText", since=since)
+    assert edit.ok is False and "not modified" in (edit.description or "")
+    await alice.send_text("Japan")  # the bot is still fine, and said nothing in between
+    await alice.wait_for_message(with_buttons("p:"))
+    assert not any("went wrong" in (m.get("text") or "") for m in alice.messages)
+
 
 async def test_browsing_never_calls_the_reseller_nor_reads_the_catalog_from_sqlite(
     bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
@@ -257,3 +283,20 @@ async def test_browsing_never_calls_the_reseller_nor_reads_the_catalog_from_sqli
     assert browsing == []
     reads = [sql for sql in statements if re.search(r"\b(packages|users|esims)\b", sql)]
     assert reads == []
+
+
+async def test_names_from_the_reseller_are_escaped(bot: RunningBot, tg: FakeTelegram) -> None:
+    """The fake Telegram parses HTML strictly: an unescaped "<" or "&" would be refused."""
+    services = bot.services
+    index = services.catalog.index
+    plan = index.country_plans("JP")[0]
+    details = {**plan.details, "speed": "4G <LTE> & 5G", "ip_export": "<nowhere>"}
+    evil = dataclasses.replace(plan, name="Japan <b>Unlimited</b> & more", details=details)
+    services.catalog.index = CatalogIndex([evil, *(p for p in index.by_code.values() if p != plan)])
+
+    alice = tg.user(1001, "Alice", "en")
+    page = await open_country(alice, "Japan")
+    await alice.tap_data(f"p:{plan.code}", page)
+    shown = await alice.wait_for_message(with_buttons("b:"))
+    assert "Japan <b>Unlimited</b> & more" in shown["text"]
+    assert "4G <LTE> & 5G" in shown["text"] and "<nowhere>" in shown["text"]

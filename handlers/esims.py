@@ -1,0 +1,440 @@
+"""My eSIMs: the list, one eSIM's card, usage, top-ups and the install guide.
+
+Every button names an ICCID, and a user can send any callback data they like, so each
+handler looks the eSIM up with ``owned_by(iccid, user_id)``: someone else's eSIM is simply
+"expired". The reseller is asked (usage, top-up options) only when the customer taps a
+button, at customer priority, and its errors become a polite sentence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from babel.dates import format_datetime
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from bot.i18n import catalog, t
+from bot.pikasim import PikaSimError, Priority, TopupOption, Usage
+from handlers import checkout
+from handlers.browse import days_text, shown_price, volume_text
+from handlers.callbacks import build, fits, parse
+from handlers.common import answer, language_of, services_of, show
+from handlers.delivery import esim_keyboard, install_links
+from storage import Esim, OrderKind, now
+
+__all__ = [
+    "on_card",
+    "on_guide",
+    "on_topup",
+    "on_topup_buy",
+    "on_usage",
+    "register",
+    "show_mine",
+]
+
+log = logging.getLogger(__name__)
+
+GIB = 1024**3
+MIB = 1024**2
+_LISTED = 20  # eSIMs on the "My eSIMs" page
+_BAR_CELLS = 10
+_TOPUP_CACHE_SECONDS = 900  # the options shown are the ones sold, if bought soon enough
+_FINAL = frozenset({"EXPIRED", "CANCELLED", "REVOKED"})
+# My eSIMs asks the reseller only about eSIMs not checked for this long, and at most this
+# many per tap, so that a customer tapping away cannot eat the account's request budget.
+_REFRESH_AFTER_SECONDS = 300
+_REFRESH_AT_MOST = 5
+
+
+# -- small helpers ------------------------------------------------------------------------
+
+
+def _back_to_list(language: str) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(t(language, "esims.button.list"), callback_data=build("m", "mine"))
+    ]
+
+
+def _back_to_card(language: str, iccid: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(language, "esims.button.card"), callback_data=build("e", iccid))]]
+    )
+
+
+def status_text(language: str, status: str | None) -> str:
+    """The reseller's status code in plain words."""
+    key = f"esims.status.{(status or 'UNKNOWN').upper()}"
+    text = catalog(language).get(key) or catalog("en").get(key)
+    if text is not None:
+        return text
+    return t(language, "esims.status.other", status=html.escape(status or "?"))
+
+
+def _reseller_error(language: str, error: PikaSimError) -> str:
+    key = f"esims.error.{error.kind}"
+    if key in catalog("en"):
+        return t(language, key)
+    return t(language, "esims.error.other")
+
+
+def _plan_name(context: ContextTypes.DEFAULT_TYPE, esim: Esim, names: dict[int, str]) -> str:
+    if esim.order_id in names:
+        return names[esim.order_id]
+    plan = services_of(context).catalog.index.by_code.get(esim.package_code)
+    return plan.name if plan is not None else esim.package_code
+
+
+async def _order_names(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> dict[int, str]:
+    orders = await services_of(context).storage.orders.for_user(user_id, limit=100)
+    return {order.id: order.package_name for order in orders if order.kind is OrderKind.ESIM}
+
+
+def _left_text(language: str, esim: Esim) -> str:
+    if esim.total_bytes is None:
+        return ""
+    left = max(0, esim.total_bytes - (esim.used_bytes or 0))
+    return t(
+        language,
+        "esims.left",
+        left=volume_text(language, left),
+        total=volume_text(language, esim.total_bytes),
+    )
+
+
+async def _owned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Esim, str] | None:
+    """The tapped eSIM and the rest of the callback, only if this user owns it; otherwise
+    the tap is answered as stale and None returned."""
+    query = update.callback_query
+    callback = parse(query.data if query else None)
+    user = update.effective_user
+    esim = None
+    if callback is not None and user is not None:
+        esim = await services_of(context).storage.esims.owned_by(callback.arg(0), user.id)
+    if esim is None or callback is None:
+        await answer(query, t(language_of(update, context), "common.stale"), alert=True)
+        return None
+    return esim, callback.arg(1)
+
+
+# -- My eSIMs -----------------------------------------------------------------------------
+
+
+async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = language_of(update, context)
+    user = update.effective_user
+    if user is None:
+        return
+    storage = services_of(context).storage
+    esims = (await storage.esims.for_user(user.id))[:_LISTED]
+    if await _refresh_usage(context, esims):
+        esims = (await storage.esims.for_user(user.id))[:_LISTED]
+    if not esims:
+        buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=build("m", "buy"))
+        await show(update, t(language, "esims.none"), InlineKeyboardMarkup([[buy]]))
+        return
+    names = await _order_names(context, user.id)
+    lines = [t(language, "esims.title")]
+    rows = []
+    for esim in esims:
+        name = html.escape(_plan_name(context, esim, names))
+        lines.append(
+            t(
+                language,
+                "esims.line",
+                plan=name,
+                iccid=html.escape(esim.iccid),
+                status=status_text(language, esim.status),
+                left=_left_text(language, esim),
+            )
+        )
+        label = t(language, "esims.button.open", plan=_plan_name(context, esim, names),
+                  tail=esim.iccid[-4:])  # fmt: skip
+        rows.append([InlineKeyboardButton(label, callback_data=build("e", esim.iccid))])
+    rows.append(
+        [InlineKeyboardButton(t(language, "browse.button.menu"), callback_data=build("m", "home"))]
+    )
+    await show(update, "\n\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> bool:
+    """Fresh remaining data for the list, for eSIMs not checked lately; True if any."""
+    due = [
+        esim
+        for esim in esims
+        if (esim.status or "").upper() not in _FINAL
+        and (esim.total_bytes is None or now() - esim.updated_at > _REFRESH_AFTER_SECONDS)
+    ][:_REFRESH_AT_MOST]
+    reseller = services_of(context).reseller
+    answers = await asyncio.gather(
+        *(reseller.usage(esim.iccid, priority=Priority.CUSTOMER) for esim in due),
+        return_exceptions=True,
+    )
+    for esim, usage in zip(due, answers, strict=True):
+        if isinstance(usage, Usage):
+            await _remember_usage(context, esim, usage)
+        elif isinstance(usage, PikaSimError):  # the list still shows what we knew
+            log.info("usage of %s not refreshed: %s", esim.iccid, usage)
+        else:
+            raise usage
+    return bool(due)
+
+
+async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await _owned(update, context)
+    if owned is None:
+        return
+    esim, _ = owned
+    await answer(update.callback_query)
+    language = language_of(update, context)
+    user_id = update.effective_user.id if update.effective_user else 0
+    name = _plan_name(context, esim, await _order_names(context, user_id))
+    text = t(
+        language,
+        "esims.card",
+        plan=html.escape(name),
+        iccid=html.escape(esim.iccid),
+        status=status_text(language, esim.status),
+        left=_left_text(language, esim),
+    )
+    rows = [*esim_keyboard(language, esim.iccid).inline_keyboard, _back_to_list(language)]
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+# -- usage --------------------------------------------------------------------------------
+
+
+def _bytes(exact: int | None, gb: float | None, mb: float | None) -> int | None:
+    if exact is not None:
+        return exact
+    if gb is not None:
+        return int(gb * GIB)
+    if mb is not None:
+        return int(mb * MIB)
+    return None
+
+
+def _bar(fraction: float) -> str:
+    filled = round(max(0.0, min(1.0, fraction)) * _BAR_CELLS)
+    return "▰" * filled + "▱" * (_BAR_CELLS - filled)
+
+
+def _expiry_line(language: str, expires: datetime | None, status: str | None) -> str:
+    if expires is None:
+        return t(language, "esims.usage.not_started")
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    date = format_datetime(expires, "d MMM y, HH:mm", tzinfo=UTC, locale=language) + " UTC"
+    seconds_left = expires.timestamp() - time.time()
+    if seconds_left <= 0 or (status or "").upper() == "EXPIRED":
+        return t(language, "esims.usage.expired", date=date)
+    days = math.ceil(seconds_left / 86_400)
+    return t(language, "esims.usage.expires", date=date, days=days_text(language, days))
+
+
+def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
+    total = _bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
+    total = total if total is not None else esim.total_bytes or 0
+    used = _bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb) or 0
+    left = _bytes(usage.remaining_data_bytes, usage.remaining_data_gb, usage.remaining_data_mb)
+    left = left if left is not None else max(0, total - used)
+    fraction = used / total if total else 0.0
+    return t(
+        language,
+        "esims.usage",
+        plan=html.escape(plan),
+        iccid=html.escape(esim.iccid),
+        bar=_bar(fraction),
+        percent=round(fraction * 100),
+        used=volume_text(language, used),
+        total=volume_text(language, total),
+        left=volume_text(language, left),
+        expiry=_expiry_line(language, usage.expire_time, usage.status),
+        status=status_text(language, usage.status or esim.status),
+    )
+
+
+async def _remember_usage(context: ContextTypes.DEFAULT_TYPE, esim: Esim, usage: Usage) -> None:
+    """Keep the last answer so My eSIMs can show remaining data without asking again."""
+    total = _bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
+    used = _bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb)
+    await services_of(context).storage.esims.update_usage(
+        esim.iccid,
+        status=usage.status or esim.status,
+        smdp_status=usage.smdp_status or esim.smdp_status,
+        total_bytes=total if total is not None else esim.total_bytes,
+        used_bytes=used if used is not None else esim.used_bytes,
+        expires_at=usage.expire_time.isoformat() if usage.expire_time else esim.expires_at,
+    )
+
+
+async def on_usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await _owned(update, context)
+    if owned is None:
+        return
+    esim, _ = owned
+    await answer(update.callback_query)
+    language = language_of(update, context)
+    back = _back_to_card(language, esim.iccid)
+    try:
+        usage = await services_of(context).reseller.usage(esim.iccid, priority=Priority.CUSTOMER)
+    except PikaSimError as error:
+        log.info("usage of %s not available: %s", esim.iccid, error)
+        await show(update, _reseller_error(language, error), back)
+        return
+    await _remember_usage(context, esim, usage)
+    user_id = update.effective_user.id if update.effective_user else 0
+    name = _plan_name(context, esim, await _order_names(context, user_id))
+    refresh = InlineKeyboardButton(t(language, "esims.button.refresh"),
+                                   callback_data=build("u", esim.iccid))  # fmt: skip
+    markup = InlineKeyboardMarkup([[refresh], *back.inline_keyboard])
+    await show(update, usage_text(language, name, esim, usage), markup)
+
+
+# -- top-ups ------------------------------------------------------------------------------
+
+
+def _option_volume(option: TopupOption) -> int:
+    return _bytes(option.volume_bytes, option.volume_gb, None) or 0
+
+
+def _topup_cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, list[Any]]]:
+    # Per application (not per module), so two bots in one process never share it.
+    cache: dict[str, tuple[float, list[Any]]] = context.bot_data.setdefault("topup_options", {})
+    if len(cache) > 1000:
+        cache.clear()
+    return cache
+
+
+async def _topup_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption]:
+    options = await services_of(context).reseller.topup_options(iccid, priority=Priority.CUSTOMER)
+    _topup_cache(context)[iccid] = (time.monotonic(), options)
+    return options
+
+
+async def _known_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption]:
+    cached = _topup_cache(context).get(iccid)
+    if cached is not None and time.monotonic() - cached[0] < _TOPUP_CACHE_SECONDS:
+        return cached[1]
+    return await _topup_options(context, iccid)
+
+
+def _cannot_top_up(context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> str | None:
+    """Why this eSIM cannot take a top-up, from what we already know (no reseller call)."""
+    if (esim.status or "").upper() in _FINAL:
+        return "esims.topup.final"
+    plan = services_of(context).catalog.index.by_code.get(esim.package_code)
+    if plan is not None and not plan.supports_topup:
+        return "esims.topup.not_supported"
+    return None
+
+
+async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await _owned(update, context)
+    if owned is None:
+        return
+    esim, _ = owned
+    await answer(update.callback_query)
+    language = language_of(update, context)
+    back = _back_to_card(language, esim.iccid)
+    refusal = _cannot_top_up(context, esim)
+    if refusal is not None:
+        await show(update, t(language, refusal), back)
+        return
+    try:
+        options = await _topup_options(context, esim.iccid)
+    except PikaSimError as error:
+        log.info("top-up options of %s not available: %s", esim.iccid, error)
+        await show(update, _reseller_error(language, error), back)
+        return
+    rows = [
+        [
+            InlineKeyboardButton(
+                t(
+                    language,
+                    "esims.topup.option",
+                    volume=volume_text(language, _option_volume(option)),
+                    days=days_text(language, option.duration_days or 0),
+                    price=shown_price(context, language, option.price_cents),
+                ),
+                callback_data=build("tb", esim.iccid, option.package_code),
+            )
+        ]
+        for option in options
+        if fits("tb", esim.iccid, option.package_code)
+    ]
+    if not rows:
+        await show(update, t(language, "esims.topup.none"), back)
+        return
+    text = t(language, "esims.topup.title", iccid=html.escape(esim.iccid))
+    await show(update, text, InlineKeyboardMarkup([*rows, *back.inline_keyboard]))
+
+
+async def on_topup_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await _owned(update, context)
+    if owned is None:
+        return
+    esim, code = owned
+    language = language_of(update, context)
+    if _cannot_top_up(context, esim) is not None:
+        await answer(update.callback_query, t(language, "common.stale"), alert=True)
+        return
+    try:
+        options = await _known_options(context, esim.iccid)
+    except PikaSimError as error:
+        await answer(update.callback_query)
+        await show(update, _reseller_error(language, error), _back_to_card(language, esim.iccid))
+        return
+    option = next((o for o in options if o.package_code == code), None)
+    if option is None:  # no longer offered for this eSIM
+        await answer(update.callback_query, t(language, "common.stale"), alert=True)
+        return
+    await answer(update.callback_query)
+    await checkout.offer(
+        update,
+        context,
+        package_code=option.package_code,
+        package_name=option.name or option.package_code,
+        cost_cents=option.price_cents,
+        volume_bytes=_option_volume(option),
+        duration_days=option.duration_days or 0,
+        kind=OrderKind.TOPUP,
+        target_iccid=esim.iccid,
+    )
+
+
+# -- install guide ------------------------------------------------------------------------
+
+
+async def on_guide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await _owned(update, context)
+    if owned is None:
+        return
+    esim, _ = owned
+    await answer(update.callback_query)
+    language = language_of(update, context)
+    ios_link, android_link = install_links(esim.activation_code)
+    text = t(
+        language,
+        "esims.guide",
+        iccid=html.escape(esim.iccid),
+        smdp=html.escape(esim.smdp_address),
+        matching_id=html.escape(esim.matching_id),
+        ios_link=html.escape(ios_link),
+        android_link=html.escape(android_link),
+    )
+    await show(update, text, _back_to_card(language, esim.iccid))
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(CallbackQueryHandler(on_card, pattern=r"^e:"))
+    application.add_handler(CallbackQueryHandler(on_usage, pattern=r"^u:"))
+    application.add_handler(CallbackQueryHandler(on_topup, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(on_topup_buy, pattern=r"^tb:"))
+    application.add_handler(CallbackQueryHandler(on_guide, pattern=r"^i:"))
