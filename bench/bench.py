@@ -1,0 +1,190 @@
+"""Speed and memory of the real bot, measured against a bare python-telegram-bot bot.
+
+Run: ``python bench/bench.py`` (after ``pip install -e '.[test]'``). Everything runs on
+127.0.0.1: a fake Telegram server and the sandbox reseller in this process, each bot as a
+child process whose CPU time and memory are read from /proc. Targets:
+
+- browsing never calls the reseller;
+- CPU per update within 5% of the bare bot (the bare bot answers with a fixed keyboard);
+- payment to QR photo p50 <= 30 ms;
+- one reseller call per order when the webhook arrives;
+- memory (RSS) <= 1.5x the bare bot's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.testing import FakeTelegram, FakeUser  # noqa: E402
+from handlers.callbacks import build  # noqa: E402
+from tests.rig import BotProcess, eventually, running_sandbox  # noqa: E402
+
+UPDATES = int(os.environ.get("BENCH_UPDATES", "400"))
+ORDERS = int(os.environ.get("BENCH_ORDERS", "20"))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def browse_burst(tg: FakeTelegram, pid: int, text: str) -> tuple[float, int]:
+    """CPU seconds per update while users type a country name; and RSS afterwards."""
+    users = [tg.user(5000 + i, f"U{i}") for i in range(20)]
+    for user in users[:5]:  # warm-up: imports, caches, first queries
+        await user.send_text(text)
+        await user.wait_for_message(timeout=10)
+    before = cpu_seconds(pid)
+    # Closed loop, one update at a time: batching by getUpdates would otherwise make the
+    # numbers depend on how fast this harness happens to push.
+    for i in range(UPDATES):
+        user = users[i % len(users)]
+        await user.send_text(text)
+        await user.wait_for_message(timeout=10)
+    return (cpu_seconds(pid) - before) / UPDATES, rss_kib(pid)
+
+
+async def bare_bot_numbers(workdir: Path, text: str, markup: str) -> tuple[float, int]:
+    async with FakeTelegram() as tg:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_URL": tg.api_url,
+            "BARE_TEXT": text,
+            "BARE_MARKUP": markup,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "bench" / "bare_bot.py"),
+            env=env,
+            cwd=workdir,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            return await browse_burst(tg, process.pid, "Japan")
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def our_bot_numbers(workdir: Path) -> dict[str, float]:
+    async with FakeTelegram() as tg, running_sandbox(provisioning_delay=0.0) as sandbox:
+        bot = BotProcess.for_rig(workdir, tg, sandbox, LOG_LEVEL="WARNING", RECONCILE_SECONDS="600")
+        await bot.start()
+        try:
+            await bot.wait_ready()
+            assert bot.process is not None
+            await asyncio.sleep(1.0)  # let the start-up catalog sync and wallet read finish
+            calls_before = len(sandbox.state.requests)
+            cpu, rss = await browse_burst(tg, bot.process.pid, "Japan")
+            browse_calls = len(sandbox.state.requests) - calls_before
+            answer = tg.calls_to("sendMessage")[-1].params
+            latencies, calls_per_order = await payments(tg, sandbox)
+            rss_after = rss_kib(bot.process.pid)
+        finally:
+            await bot.stop()
+    return {
+        "cpu": cpu,
+        "rss": rss,
+        "browse_reseller_calls": browse_calls,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p90_ms": statistics.quantiles(latencies, n=10)[-1] * 1000,
+        "calls_per_order": calls_per_order,
+        "text": answer["text"],
+        "markup": json.dumps(answer["reply_markup"]),
+        "rss_after_orders": rss_after,
+    }
+
+
+async def payments(tg: FakeTelegram, sandbox: object) -> tuple[list[float], float]:
+    buyer: FakeUser = tg.user(7000, "Buyer")
+    await buyer.send_command("/start")
+    menu = await buyer.wait_for_message(lambda m: bool(buyer.buttons(m)), timeout=10)
+    state = sandbox.state  # type: ignore[attr-defined]
+    code = next(c for c, p in state.catalog.packages.items() if p.location_code == "JP")
+    latencies: list[float] = []
+    order_calls = 0
+    for _ in range(ORDERS):
+        await buyer.tap_data(build("b", code), menu)
+        await buyer.wait_for_message(lambda m: "invoice" in m, timeout=10)
+        photos = len(tg.calls_to("sendPhoto"))
+        requests_before = len(state.requests)
+        await buyer.pay_last_invoice()
+        paid_at = tg.calls[-1].at
+        await eventually(lambda n=photos: len(tg.calls_to("sendPhoto")) > n, timeout=10)
+        latencies.append(tg.calls_to("sendPhoto")[-1].at - paid_at)
+        await state.wait_idle()
+        order_calls += sum(1 for r in state.requests[requests_before:] if "/orders" in r.path)
+    return latencies, order_calls / ORDERS
+
+
+async def main() -> int:
+    with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
+        ours = await our_bot_numbers(Path(second))
+        bare_cpu, bare_rss = await bare_bot_numbers(Path(first), ours["text"], ours["markup"])
+    cpu_ratio = ours["cpu"] / bare_cpu
+    rss_ratio = ours["rss"] / bare_rss
+    rows = [
+        (
+            "CPU per browse update",
+            f"{ours['cpu'] * 1000:.2f} ms vs bare {bare_cpu * 1000:.2f} ms",
+            f"x{cpu_ratio:.2f}",
+            cpu_ratio <= 1.05,
+        ),
+        (
+            "memory (RSS)",
+            f"{ours['rss'] / 1024:.0f} MiB vs bare {bare_rss / 1024:.0f} MiB",
+            f"x{rss_ratio:.2f}",
+            rss_ratio <= 1.5,
+        ),
+        (
+            "memory after selling (RSS)",
+            f"{ours['rss_after_orders'] / 1024:.0f} MiB",
+            f"x{ours['rss_after_orders'] / bare_rss:.2f}",
+            ours["rss_after_orders"] <= 1.5 * bare_rss,
+        ),
+        (
+            "reseller calls while browsing",
+            f"{ours['browse_reseller_calls']:.0f}",
+            "",
+            ours["browse_reseller_calls"] == 0,
+        ),
+        (
+            "payment -> QR photo p50",
+            f"{ours['p50_ms']:.1f} ms (p90 {ours['p90_ms']:.1f} ms)",
+            "",
+            ours["p50_ms"] <= 30,
+        ),
+        (
+            "reseller calls per order",
+            f"{ours['calls_per_order']:.2f}",
+            "",
+            ours["calls_per_order"] <= 1.0,
+        ),
+    ]
+    for name, value, ratio, ok in rows:
+        print(f"{'PASS' if ok else 'MISS'}  {name:32} {value:40} {ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
