@@ -33,6 +33,7 @@ from bot.pikasim import (
 from bot.pikasim import NotFound as ResellerNotFound
 from bot.pikasim import Unauthorized as ResellerUnauthorized
 from bot.pricing import usd
+from bot.qr import qr_png
 from storage import (
     ConstraintViolation,
     IllegalTransition,
@@ -89,6 +90,8 @@ class Pipeline:
         self._notifier: Notifier | None = None
         self._spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future
         self._waiters: set[asyncio.Task[None]] = set()
+        self._qr_codes: dict[int, asyncio.Future[Any]] = {}  # order id -> QR being rendered
+        self._warmed_up = False
         self.webhooks_expected = False
 
     # -- wiring --------------------------------------------------------------------------
@@ -110,6 +113,12 @@ class Pipeline:
         task = asyncio.ensure_future(coroutine)
         self._waiters.add(task)
         task.add_done_callback(self._waiters.discard)
+
+    def warm_up(self) -> None:
+        """Load the QR renderer (Pillow) in a thread before the first delivery needs it."""
+        if not self._warmed_up:
+            self._warmed_up = True
+            self._wait_then(asyncio.to_thread(qr_png, "warm-up"))  # type: ignore[arg-type]
 
     async def shutdown(self) -> None:
         for task in list(self._waiters):
@@ -419,6 +428,9 @@ class Pipeline:
             esim = await self._complete_esim(esim)
             if esim is None:
                 return await self._needs_attention(order, "the reseller sent no activation code")
+        if order.kind is OrderKind.ESIM:
+            # Render the QR code while the eSIM is being stored: it is the next thing needed.
+            self._qr_codes[order.id] = self.notifier.render_qr(esim.activation_code)
         async with self._storage.db.transaction() as tx:
             if order.kind is OrderKind.ESIM:
                 await self._storage.esims.add(
@@ -453,7 +465,7 @@ class Pipeline:
             esim = await self._storage.esims.for_order(order.id)
             if esim is None:
                 return await self._needs_attention(order, "provisioned without eSIM details")
-            await self.notifier.deliver(order, esim)
+            await self.notifier.deliver(order, esim, self._qr_codes.pop(order.id, None))
         crash_point("after_delivery_sent")
         order = await self._storage.orders.transition(order, S.DELIVERED, delivered_at=now())
         log.info("order %s delivered", order.reference)

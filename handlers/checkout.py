@@ -62,6 +62,7 @@ async def offer(
     language = language_of(update, context)
     await remember_user(update, context)
     paying = services.settings.payments == "stars"
+    services.pipeline.warm_up()
     order = await services.storage.orders.create(
         kind=kind,
         user_id=user.id,

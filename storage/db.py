@@ -141,8 +141,12 @@ class Transaction:
             return int(cursor.lastrowid or 0)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """Run a query (or a write with RETURNING) and give its first row."""
+        try:
+            async with self._conn.execute(sql, params) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.IntegrityError as error:
+            raise ConstraintViolation(str(error)) from error
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._conn.execute(sql, params) as cursor:

@@ -244,14 +244,12 @@ class OrdersRepo:
     ) -> Order:
         changes = {**changes, "status": to.value, "updated_at": now()}
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        changed = await tx.execute(
-            f"UPDATE orders SET {assignments} WHERE id = ? AND status = ?",
+        row = await tx.fetchone(
+            f"UPDATE orders SET {assignments} WHERE id = ? AND status = ? RETURNING *",
             (*changes.values(), order.id, order.status.value),
         )
-        if changed != 1:
+        if row is None:
             raise IllegalTransition(f"order {order.reference} is no longer {order.status}")
-        row = await tx.fetchone("SELECT * FROM orders WHERE id = ?", (order.id,))
-        assert row is not None
         return Order.from_row(row)
 
     async def update(self, order: Order, **changes: Any) -> Order:
@@ -260,10 +258,10 @@ class OrdersRepo:
             raise ValueError("use transition() to change the status")
         assignments = ", ".join(f"{column} = ?" for column in changes)
         async with self._db.transaction() as tx:
-            await tx.execute(
-                f"UPDATE orders SET {assignments} WHERE id = ?", (*changes.values(), order.id)
+            row = await tx.fetchone(
+                f"UPDATE orders SET {assignments} WHERE id = ? RETURNING *",
+                (*changes.values(), order.id),
             )
-            row = await tx.fetchone("SELECT * FROM orders WHERE id = ?", (order.id,))
         assert row is not None
         return Order.from_row(row)
 
