@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from babel import Locale
-
+from bot.i18n import cldr
 from bot.pikasim import Package, PikaSimError, Priority
 from storage import Plan
 
@@ -34,7 +33,7 @@ GLOBAL = "GL"
 
 @cache
 def _country_codes_by_name() -> dict[str, str]:
-    territories = Locale("en").territories
+    territories = cldr.all_territories("en")
     return {name.lower(): code for code, name in territories.items() if len(code) == 2}
 
 

@@ -14,9 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
-from babel import Locale
-
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, cldr
 
 __all__ = [
     "CountryMatch",
@@ -26,10 +24,7 @@ __all__ = [
     "normalize",
 ]
 
-# Babel knows these two-letter codes, but they are not places anyone buys an eSIM for.
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
-
-# Babel's long official forms read oddly on a button; these are what people say.
+# CLDR's long official forms read oddly on a button; these are what people say.
 _DISPLAY: dict[str, dict[str, str]] = {
     "en": {"HK": "Hong Kong", "MO": "Macao", "PS": "Palestine"},
     "es": {"HK": "Hong Kong", "MO": "Macao", "PS": "Palestina"},
@@ -70,11 +65,11 @@ def flag(iso: str) -> str:
 
 
 def country_name(iso: str, language: str) -> str:
-    """The country's name in ``language`` (English, then the code, when Babel lacks it)."""
+    """The country's name in ``language`` (English, then the code, when CLDR lacks it)."""
     override = _DISPLAY.get(language, {}).get(iso)
     if override:
         return override
-    return _territories(language).get(iso) or _territories("en").get(iso) or iso
+    return cldr.territories(language).get(iso) or cldr.territories("en").get(iso) or iso
 
 
 def normalize(text: str) -> str:
@@ -107,7 +102,7 @@ def find_country(text: str, available: Iterable[str]) -> CountryMatch:
     sellable = frozenset(available)
     index = _name_index()
     exact = index.get(query)
-    if exact is None and len(query) == 2 and query.upper() in _territories("en"):
+    if exact is None and len(query) == 2 and query.upper() in cldr.territories("en"):
         exact = query.upper()  # an ISO code, as in "JP" or "es"
     if exact is not None:
         return CountryMatch(iso=exact)
@@ -131,17 +126,7 @@ def _from_flag(text: str) -> str | None:
     if len(text) != 2 or not all(0x1F1E6 <= ord(char) <= 0x1F1FF for char in text):
         return None
     code = "".join(chr(ord(char) - 0x1F1E6 + ord("A")) for char in text)
-    return code if code in _territories("en") else None
-
-
-@cache
-def _territories(language: str) -> dict[str, str]:
-    names = Locale.parse(language).territories
-    return {
-        code: name
-        for code, name in names.items()
-        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-    }
+    return code if code in cldr.territories("en") else None
 
 
 @cache
@@ -149,7 +134,7 @@ def _name_index() -> dict[str, str]:
     """Normalized name -> ISO code, across every supported language, plus aliases."""
     index: dict[str, str] = {}
     for language in LANGUAGES:
-        for code, name in _territories(language).items():
+        for code, name in cldr.territories(language).items():
             index.setdefault(normalize(name), code)
             # "Hong Kong SAR China" is also found as "Hong Kong"
             short = re.split(r"\s*[(,]|\sSAR\b", name)[0]

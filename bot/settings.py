@@ -87,9 +87,7 @@ class Settings(BaseSettings):
         if self.pikasim_api_key is not None and not self.pikasim_api_key.get_secret_value():
             self.pikasim_api_key = None
         if self.pikasim_api_key is not None and self.pikasim_webhook_secret is None:
-            raise ValueError(
-                "PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set"
-            )
+            raise ValueError("PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set")
         return self
 
     @property

@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 from fractions import Fraction
 
-from babel import Locale
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import t
+from bot.i18n import cldr, t
 from bot.pricing import usd
 from handlers.admin_common import admin_command, stats_of
 from handlers.common import language_of, reply, services_of
@@ -79,5 +78,5 @@ def _place(language: str, item: LocationCount) -> str:
         return t(language, "admin.stats.global")
     if item.scope == "region":
         return html.escape(item.region or item.location)
-    name = Locale.parse(language).territories.get(item.location)
+    name = cldr.all_territories(language).get(item.location)
     return html.escape(name or item.location)

@@ -13,18 +13,15 @@ import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from babel import Locale
-from babel.lists import format_list
-from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.catalog import CatalogIndex
 from bot.countries import country_name, find_country, flag, normalize
-from bot.i18n import LANGUAGES, catalog, t
+from bot.i18n import LANGUAGES, catalog, cldr, t
 from handlers import checkout
 from handlers.callbacks import Callback, build, fits, parse
 from handlers.common import answer, language_of, reply, services_of, show
@@ -67,25 +64,20 @@ Page = tuple[str, InlineKeyboardMarkup | None]
 # -- formatting shared with handlers.esims ------------------------------------------------
 
 
-@cache
-def _locale(language: str) -> Locale:
-    return Locale.parse(language)
-
-
 @lru_cache(maxsize=2048)
 def plural(language: str, key: str, count: int) -> str:
     """``key.one`` / ``.few`` / ``.many`` / ``.other`` by the language's plural rules."""
-    form = _locale(language).plural_form(count)
+    form = cldr.plural_form(language, count)
     text = catalog(language).get(f"{key}.{form}") or t(language, f"{key}.other")
-    return text.format(count=format_decimal(count, locale=language))
+    return text.format(count=cldr.format_decimal(count, language))
 
 
 @lru_cache(maxsize=2048)
 def volume_text(language: str, volume_bytes: int) -> str:
     if volume_bytes >= GIB:
-        value = format_decimal(round(volume_bytes / GIB, 2), locale=language)
+        value = cldr.format_decimal(round(volume_bytes / GIB, 2), language)
         return t(language, "units.gb", value=value)
-    return t(language, "units.mb", value=format_decimal(round(volume_bytes / MIB), locale=language))
+    return t(language, "units.mb", value=cldr.format_decimal(round(volume_bytes / MIB), language))
 
 
 def days_text(language: str, days: int) -> str:
@@ -612,7 +604,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _suggest(update: Update, language: str, suggestions: Sequence[str]) -> None:
     names = [country_name(iso, language) for iso in suggestions]
-    options = html.escape(format_list(names, style="or", locale=language))
+    options = html.escape(cldr.format_list_or(names, language))
     markup = InlineKeyboardMarkup([[_country_button(language, iso)] for iso in suggestions])
     await reply(update, t(language, "browse.suggest", options=options), markup)
 

@@ -16,11 +16,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from bot.i18n import catalog, t
+from bot.i18n import catalog, cldr, t
 from bot.pikasim import PikaSimError, Priority, TopupOption, Usage
 from handlers import checkout
 from handlers.browse import days_text, shown_price, volume_text
@@ -230,7 +229,7 @@ def _expiry_line(language: str, expires: datetime | None, status: str | None) ->
         return t(language, "esims.usage.not_started")
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
-    date = format_datetime(expires, "d MMM y, HH:mm", tzinfo=UTC, locale=language) + " UTC"
+    date = cldr.format_expiry(expires, language) + " UTC"
     seconds_left = expires.timestamp() - time.time()
     if seconds_left <= 0 or (status or "").upper() == "EXPIRED":
         return t(language, "esims.usage.expired", date=date)
