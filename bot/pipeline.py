@@ -90,7 +90,6 @@ class Pipeline:
         self._notifier: Notifier | None = None
         self._spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future
         self._waiters: set[asyncio.Task[None]] = set()
-        self._qr_codes: dict[int, asyncio.Future[Any]] = {}  # order id -> QR being rendered
         self._warmed_up = False
         self.webhooks_expected = False
 
@@ -428,9 +427,6 @@ class Pipeline:
             esim = await self._complete_esim(esim)
             if esim is None:
                 return await self._needs_attention(order, "the reseller sent no activation code")
-        if order.kind is OrderKind.ESIM:
-            # Render the QR code while the eSIM is being stored: it is the next thing needed.
-            self._qr_codes[order.id] = self.notifier.render_qr(esim.activation_code)
         async with self._storage.db.transaction() as tx:
             if order.kind is OrderKind.ESIM:
                 await self._storage.esims.add(
@@ -465,7 +461,7 @@ class Pipeline:
             esim = await self._storage.esims.for_order(order.id)
             if esim is None:
                 return await self._needs_attention(order, "provisioned without eSIM details")
-            await self.notifier.deliver(order, esim, self._qr_codes.pop(order.id, None))
+            await self.notifier.deliver(order, esim)
         crash_point("after_delivery_sent")
         order = await self._storage.orders.transition(order, S.DELIVERED, delivered_at=now())
         log.info("order %s delivered", order.reference)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import logging
 from urllib.parse import quote
 
@@ -84,14 +83,7 @@ class Notifier:
         message = await self._send(order.chat_id, text)
         return None if message is None else message.message_id
 
-    @staticmethod
-    def render_qr(activation_code: str) -> asyncio.Future[io.BytesIO]:
-        """Start rendering the QR code now (in a thread); ``deliver`` can use it later."""
-        return asyncio.ensure_future(asyncio.to_thread(qr_png, activation_code))
-
-    async def deliver(
-        self, order: Order, esim: Esim, photo: asyncio.Future[io.BytesIO] | None = None
-    ) -> None:
+    async def deliver(self, order: Order, esim: Esim) -> None:
         """Send the eSIM: a locally made QR photo, manual-entry details and install links."""
         language = order.language or "en"
         ios_link, android_link = install_links(esim.activation_code)
@@ -106,8 +98,8 @@ class Notifier:
             android_link=html.escape(android_link),
             reference=order.reference,
         )
-        # Rendering takes a few ms of CPU: off the event loop, and started as early as possible.
-        png = await (photo or self.render_qr(esim.activation_code))
+        # Rendering takes a few ms of CPU: keep it off the event loop.
+        png = await asyncio.to_thread(qr_png, esim.activation_code)
         await self._bot.send_photo(
             order.chat_id,
             photo=png,
