@@ -1,94 +1,193 @@
-"""Settings read from the environment and an optional ``.env`` file (the environment wins)."""
+"""Settings read from the environment and an optional ``.env`` file (the environment wins).
+
+A small typed loader rather than pydantic-settings: the bot must stay light in memory, and
+this is all it needs. Every problem is reported as one line naming the variable.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import (
-    AnyHttpUrl,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
 
 SANDBOX_API_KEY = "pk_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox"
-
-IdList = Annotated[frozenset[int], NoDecode]
 
 
 class SettingsError(Exception):
     """A missing or malformed setting; the message is one line naming the variable."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+class Secret:
+    """A secret string that never shows itself in a repr, a log line or a traceback."""
 
-    telegram_bot_token: SecretStr
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    pikasim_api_key: SecretStr | None = None
-    pikasim_api_url: str = "https://pikasim.com/api/v1/reseller"
-    pikasim_webhook_secret: SecretStr | None = None
-    pikasim_rate_limit: int = Field(default=60, ge=1)
-    public_url: AnyHttpUrl | None = None
-    http_host: str = "0.0.0.0"
-    http_port: int = Field(default=8080, ge=0, le=65535)
-    admin_ids: IdList = frozenset()
-    allowed_user_ids: IdList = frozenset()
-    database_path: Path = Path("data/bot.sqlite3")
-    payments: Literal["stars", "off"] = "stars"
-    markup_percent: int = Field(default=25, ge=0, le=1000)
-    stars_per_usd: int = Field(default=77, ge=1, le=10_000)
-    reconcile_seconds: int = Field(default=60, ge=1)
-    catalog_sync_hours: float = Field(default=6.0, gt=0)
-    low_balance_cents: int = Field(default=2_000, ge=0)
-    sandbox_provisioning_delay: float = Field(default=3.0, ge=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    __slots__ = ("_value",)
 
-    @field_validator("telegram_bot_token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
-        token = value.get_secret_value().strip()
-        head, _, tail = token.partition(":")
-        if not head.isdigit() or not tail:
-            raise ValueError("must look like 123456:ABC-DEF… (ask @BotFather)")
-        return SecretStr(token)
+    def __init__(self, value: str) -> None:
+        self._value = value
 
-    @field_validator("admin_ids", "allowed_user_ids", mode="before")
-    @classmethod
-    def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            if not all(part.lstrip("-").isdigit() for part in parts):
-                raise ValueError("must be comma-separated numeric Telegram user ids")
-            return frozenset(int(part) for part in parts)
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _optional_text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise _Invalid(f"must be a whole number, not {raw.strip()[:20]!r}") from None
+        _check_range(value, low, high)
         return value
 
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_case(cls, value: object) -> object:
-        return value.strip().upper() if isinstance(value, str) else value
+    return parse
 
-    @field_validator("payments", mode="before")
-    @classmethod
-    def _lower_case(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _secret_with_real_key(self) -> Settings:
-        if self.pikasim_api_key is not None and not self.pikasim_api_key.get_secret_value():
-            self.pikasim_api_key = None
-        if self.pikasim_api_key is not None and self.pikasim_webhook_secret is None:
-            raise ValueError("PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set")
-        return self
+def _number(low: float | None = None) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise _Invalid(f"must be a number, not {raw.strip()[:20]!r}") from None
+        if low is not None and value < low:
+            raise _Invalid(f"must be at least {low:g}")
+        return value
+
+    return parse
+
+
+def _check_range(value: int, low: int | None, high: int | None) -> None:
+    if low is not None and value < low:
+        raise _Invalid(f"must be at least {low}")
+    if high is not None and value > high:
+        raise _Invalid(f"must be at most {high}")
+
+
+def _token(raw: str) -> Secret:
+    token = raw.strip()
+    head, _, tail = token.partition(":")
+    if not head.isdigit() or not tail:
+        raise _Invalid("must look like 123456:ABC-DEF… (ask @BotFather)")
+    return Secret(token)
+
+
+def _optional_secret(raw: str) -> Secret | None:
+    return Secret(raw.strip()) if raw.strip() else None
+
+
+def _url(raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _Invalid("must be an http:// or https:// URL")
+    return value
+
+
+def _optional_url(raw: str) -> str | None:
+    return _url(raw) if raw.strip() else None
+
+
+def _ids(raw: str) -> frozenset[int]:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not all(part.lstrip("-").isdigit() for part in parts):
+        raise _Invalid("must be comma-separated numeric Telegram user ids")
+    return frozenset(int(part) for part in parts)
+
+
+def _choice(*choices: str, upper: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise _Invalid("must be one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip():
+        raise _Invalid("must not be empty")
+    return Path(raw.strip())
+
+
+_REQUIRED = object()
+
+# Every field of Settings has an entry here (a test checks it).
+
+# variable -> (parser, default as text; _REQUIRED when there is none)
+_SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
+    "telegram_bot_token": (_token, _REQUIRED),
+    "telegram_api_url": (_url, "https://api.telegram.org/bot"),
+    "pikasim_api_key": (_optional_secret, ""),
+    "pikasim_api_url": (_url, "https://pikasim.com/api/v1/reseller"),
+    "pikasim_webhook_secret": (_optional_secret, ""),
+    "pikasim_rate_limit": (_integer(1), "60"),
+    "public_url": (_optional_url, ""),
+    "http_host": (_text, "0.0.0.0"),
+    "http_port": (_integer(0, 65535), "8080"),
+    "admin_ids": (_ids, ""),
+    "allowed_user_ids": (_ids, ""),
+    "database_path": (_path, "data/bot.sqlite3"),
+    "payments": (_choice("stars", "off"), "stars"),
+    "markup_percent": (_integer(0, 1000), "25"),
+    "stars_per_usd": (_integer(1, 10_000), "77"),
+    "reconcile_seconds": (_integer(1), "60"),
+    "catalog_sync_hours": (_number(0.01), "6"),
+    "low_balance_cents": (_integer(0), "2000"),
+    "sandbox_provisioning_delay": (_number(0), "3"),
+    "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: Secret
+    telegram_api_url: str
+    pikasim_api_key: Secret | None
+    pikasim_api_url: str
+    pikasim_webhook_secret: Secret | None
+    pikasim_rate_limit: int
+    public_url: str | None
+    http_host: str
+    http_port: int
+    admin_ids: frozenset[int]
+    allowed_user_ids: frozenset[int]
+    database_path: Path
+    payments: str
+    markup_percent: int
+    stars_per_usd: int
+    reconcile_seconds: int
+    catalog_sync_hours: float
+    low_balance_cents: int
+    sandbox_provisioning_delay: float
+    log_level: str
 
     @property
     def uses_sandbox(self) -> bool:
@@ -109,33 +208,72 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can mask them."""
-        values = [self.telegram_bot_token.get_secret_value()]
-        if self.pikasim_api_key is not None:
-            values.append(self.pikasim_api_key.get_secret_value())
-        if self.pikasim_webhook_secret is not None:
-            values.append(self.pikasim_webhook_secret.get_secret_value())
-        return [value for value in values if value]
+        candidates = (self.telegram_bot_token, self.pikasim_api_key, self.pikasim_webhook_secret)
+        return [secret.get_secret_value() for secret in candidates if secret is not None]
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build the settings, turning validation errors into one readable line."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as error:
-        raise SettingsError(_describe(error)) from None
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | str | None = ".env",
+    **overrides: object,
+) -> Settings:
+    """Settings from ``overrides``, then the environment, then ``env_file``, then defaults.
+
+    Overrides may be typed values or text; text goes through the same checks as the
+    environment's.
+    """
+    sources = [_read_env_file(Path(env_file)) if env_file else {}]
+    environment = os.environ if environ is None else environ
+    sources.append({key.lower(): value for key, value in environment.items()})
+    merged: dict[str, object] = {}
+    for source in sources:
+        merged.update(source)
+    merged.update({key.lower(): value for key, value in overrides.items()})
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for name, (parse, default) in _SPEC.items():
+        raw = merged.get(name, default)
+        if raw is _REQUIRED or (default is _REQUIRED and raw == ""):
+            problems.append(f"{name.upper()}: is required but not set")
+            continue
+        try:
+            values[name] = parse(raw) if isinstance(raw, str) else _typed(name, raw)
+        except _Invalid as error:
+            problems.append(f"{name.upper()}: {error}")
+    if not problems and values["pikasim_api_key"] and values["pikasim_webhook_secret"] is None:
+        problems.append("PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set")
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return Settings(**values)  # type: ignore[arg-type]
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        name = "_".join(str(part) for part in item["loc"]).upper()
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required but not set"
-        if ":" in message and message.split(":", 1)[0].isupper():
-            problems.append(message)  # the message names its variable already
-        elif name:
-            problems.append(f"{name}: {message}")
-        else:
-            problems.append(message)
-    return "; ".join(problems)
+def _typed(name: str, value: object) -> object:
+    """An override given as a Python value: wrap secrets and sets like parsed text would be."""
+    if value is None:
+        return None
+    if name in ("telegram_bot_token", "pikasim_api_key", "pikasim_webhook_secret"):
+        return value if isinstance(value, Secret) else Secret(str(value))
+    if name in ("admin_ids", "allowed_user_ids"):
+        return frozenset(value)  # type: ignore[call-overload]
+    if name == "database_path":
+        return Path(str(value))
+    return value
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines, comments and ``export`` are allowed; quotes stripped."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip().lower()] = value
+    return values

@@ -18,7 +18,7 @@ from bot.app import serve
 from bot.asgi_server import BackgroundServer
 from bot.sandbox import SandboxConfig, create_app
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from bot.testing import FakeTelegram
 
 TEST_API_KEY = "pk_test_rig_key_0123456789"
@@ -81,7 +81,7 @@ def bot_settings(
             "public_url": f"http://127.0.0.1:{port}",
         }
     values |= overrides
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return load_settings(environ={}, env_file=None, **values)
 
 
 @dataclass

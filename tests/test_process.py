@@ -56,7 +56,7 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert "HTTP_PORT" in from_file.stderr
     assert "65535" in from_file.stderr  # the file's out-of-range port was read
     overridden = run_bot_briefly({"HTTP_PORT": "eighty"}, tmp_path)
-    assert "valid integer" in overridden.stderr  # the environment's value was used instead
+    assert "whole number" in overridden.stderr  # the environment's value was used instead
     assert "65535" not in overridden.stderr
 
 
