@@ -125,7 +125,7 @@ async def order_card(context: ContextTypes.DEFAULT_TYPE, order: Order, language:
     lines.append("")
     lines.append(await _live_order(context, order, language))
     if iccid:
-        lines.append(await _live_esim_line(context, iccid, language))
+        lines.append(await _live_esim_text(context, iccid, language))
     return "\n".join(lines)
 
 
@@ -157,19 +157,25 @@ async def _live_esim(
     return esim, None
 
 
-async def _live_esim_line(context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str) -> str:
+async def _live_esim_text(
+    context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str, key: str = "admin.live.esim"
+) -> str:
+    """The reseller's live view of an eSIM, as one line or (``admin.live.esim_card``) a card."""
     esim, error = await _live_esim(context, iccid)
     if esim is None:
         assert error is not None
         return t(language, "admin.live.esim_error", error=reseller_problem(language, error))
     return t(
         language,
-        "admin.live.esim",
+        key,
         status=html.escape(esim.status or "?"),
         smdp=html.escape(esim.smdp_status or "?"),
         used=gb(esim.used_data_bytes),
         total=gb(esim.total_data_bytes),
+        remaining=gb(esim.remaining_data_bytes),
         expires=when_dt(esim.expire_time),
+        package=html.escape(esim.package_name or esim.package_code or "?"),
+        packages=len(esim.package_list),
     )
 
 
@@ -207,27 +213,8 @@ async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if topups:
         items = ", ".join(f"<code>{o.reference}</code> ({o.status.value})" for o in topups)
         lines.append(t(language, "admin.esim.topups", items=items))
-    lines += ["", await _live_esim_card(context, iccid, language)]
+    lines += ["", await _live_esim_text(context, iccid, language, "admin.live.esim_card")]
     await reply(update, "\n".join(lines))
-
-
-async def _live_esim_card(context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str) -> str:
-    esim, error = await _live_esim(context, iccid)
-    if esim is None:
-        assert error is not None
-        return t(language, "admin.live.esim_error", error=reseller_problem(language, error))
-    return t(
-        language,
-        "admin.live.esim_card",
-        status=html.escape(esim.status or "?"),
-        smdp=html.escape(esim.smdp_status or "?"),
-        used=gb(esim.used_data_bytes),
-        total=gb(esim.total_data_bytes),
-        remaining=gb(esim.remaining_data_bytes),
-        expires=when_dt(esim.expire_time),
-        package=html.escape(esim.package_name or esim.package_code or "?"),
-        packages=len(esim.package_list),
-    )
 
 
 # -- /user ----------------------------------------------------------------------------------
@@ -286,7 +273,7 @@ async def _user_card(
     lines += ["", t(language, "admin.user.esims")]
     for index, esim in enumerate(esims):
         live = (
-            await _live_esim_line(context, esim.iccid, language)
+            await _live_esim_text(context, esim.iccid, language)
             if index < USER_LIVE_ESIMS
             else t(language, "admin.live.skipped")
         )
