@@ -470,6 +470,18 @@ class Pipeline:
     # -- refunds -------------------------------------------------------------------------
 
     async def _start_refund(self, order: Order) -> Order:
+        order = await self._open_refund(order, order.failure_reason or "failed")
+        crash_point("after_refunding")
+        return order
+
+    async def _open_refund(
+        self,
+        order: Order,
+        reason: str,
+        requested_by: int | None = None,
+        reseller_refund_cents: int | None = None,
+    ) -> Order:
+        """Record what is owed back and move the order to refunding, in one transaction."""
         payment = await self._storage.payments.for_order(order.id)
         async with self._storage.db.transaction() as tx:
             await self._storage.refunds.open(
@@ -477,11 +489,11 @@ class Pipeline:
                 order_id=order.id,
                 charge_id=payment.charge_id if payment else None,
                 amount_stars=payment.amount_stars if payment else 0,
-                reason=order.failure_reason or "failed",
+                reason=reason,
+                requested_by=requested_by,
+                reseller_refund_cents=reseller_refund_cents,
             )
-            order = await self._storage.orders.transition(order, S.REFUNDING, tx=tx)
-        crash_point("after_refunding")
-        return order
+            return await self._storage.orders.transition(order, S.REFUNDING, tx=tx)
 
     async def _finish_refund(self, order: Order) -> Order:
         refund = await self._storage.refunds.for_order(order.id)
@@ -510,19 +522,7 @@ class Pipeline:
             current = await self._storage.orders.get(order.id)
             if current is None:
                 raise IllegalTransition("order vanished")
-            payment = await self._storage.payments.for_order(current.id)
-            async with self._storage.db.transaction() as tx:
-                await self._storage.refunds.open(
-                    tx,
-                    order_id=current.id,
-                    charge_id=payment.charge_id if payment else None,
-                    amount_stars=payment.amount_stars if payment else 0,
-                    reason="admin",
-                    requested_by=admin_id,
-                )
-                if reseller_refund_cents is not None:
-                    await self._storage.refunds.complete(tx, current.id, reseller_refund_cents)
-                current = await self._storage.orders.transition(current, S.REFUNDING, tx=tx)
+            current = await self._open_refund(current, "admin", admin_id, reseller_refund_cents)
         result = await self.advance(current.id)
         assert result is not None
         return result

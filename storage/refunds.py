@@ -40,20 +40,20 @@ class RefundsRepo:
         amount_stars: int,
         reason: str,
         requested_by: int | None = None,
+        reseller_refund_cents: int | None = None,
     ) -> None:
+        """Record a refund that is owed (at most one per order)."""
         await tx.execute(
-            "INSERT INTO refunds (order_id, charge_id, amount_stars, reason, requested_by, status,"
-            " created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT DO NOTHING",
-            (order_id, charge_id, amount_stars, reason, requested_by, now()),
+            "INSERT INTO refunds (order_id, charge_id, amount_stars, reason, requested_by,"
+            " reseller_refund_cents, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)"
+            " ON CONFLICT DO NOTHING",
+            (order_id, charge_id, amount_stars, reason, requested_by, reseller_refund_cents, now()),
         )
 
-    async def complete(
-        self, tx: Transaction, order_id: int, reseller_refund_cents: int | None = None
-    ) -> None:
+    async def complete(self, tx: Transaction, order_id: int) -> None:
         await tx.execute(
-            "UPDATE refunds SET status = 'done', completed_at = ?,"
-            " reseller_refund_cents = COALESCE(?, reseller_refund_cents) WHERE order_id = ?",
-            (now(), reseller_refund_cents, order_id),
+            "UPDATE refunds SET status = 'done', completed_at = ? WHERE order_id = ?",
+            (now(), order_id),
         )
 
     async def for_order(self, order_id: int) -> Refund | None:
