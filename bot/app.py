@@ -17,6 +17,7 @@ from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
 from bot.catalog import CatalogService
 from bot.events import ResellerEvent
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.listener import ListenerHooks, create_listener
 from bot.pikasim import PikaSimClient, RequestBudget
 from bot.pipeline import Pipeline
@@ -160,6 +161,8 @@ async def _start_bot(
     services.ready = True
     mode = "the embedded SANDBOX reseller (no PIKASIM_API_KEY)" if services.sandbox else "PikaSim"
     log.info("bot started as @%s, selling through %s", application.bot.username, mode)
+    if services.sandbox is not None:
+        await services.alerts.send("sandbox-mode", t(DEFAULT_LANGUAGE, "admin.sandbox_mode"))
 
 
 def _schedule_jobs(

@@ -57,6 +57,8 @@ async def on_balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         ),
         _coverage(language, balance.balance_cents, average),
     ]
+    if services.sandbox is not None:
+        lines.insert(0, t(language, "admin.sandbox_mode"))
     if balance.balance_cents < services.settings.low_balance_cents:
         lines.append(
             t(language, "admin.balance.low", threshold=usd(services.settings.low_balance_cents))

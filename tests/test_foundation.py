@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from bot.testing import FakeTelegram
-from tests.rig import RunningBot
+from handlers.callbacks import build
+from tests.rig import ADMIN_ID, RunningBot, bot_settings, running_bot
 
 
 async def test_start_command_gets_the_menu(bot: RunningBot, tg: FakeTelegram) -> None:
@@ -27,3 +30,51 @@ async def test_healthz_reports_ready(bot: RunningBot) -> None:
     assert body["database"] == "ok"
     assert body["reseller"] == "pikasim"
     assert body["catalog_plans"] >= 300
+
+
+async def test_embedded_sandbox_mode_sells_end_to_end(tmp_path: Path, tg: FakeTelegram) -> None:
+    """No PIKASIM_API_KEY: the default a newcomer gets. Admins are told; a purchase works."""
+    async with running_bot(bot_settings(tmp_path, tg, None)) as bot:
+        assert bot.services.settings.uses_sandbox
+        admin = tg.user(ADMIN_ID)
+        notice = await admin.wait_for_message(lambda m: "Sandbox mode" in m.get("text", ""))
+        assert "PIKASIM_API_KEY" in notice["text"]
+        async with httpx.AsyncClient() as client:
+            health = (await client.get(bot.url + "/healthz")).json()
+        assert health["reseller"] == "sandbox"
+
+        alice = tg.user(1001, "Alice")
+        await alice.send_command("/start")
+        menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
+        code = bot.services.catalog.index.country_plans("JP")[0].code
+        await alice.tap_data(build("b", code), menu)
+        await alice.wait_for_message(lambda m: "invoice" in m)
+        await alice.pay_last_invoice()
+        photo = await alice.wait_for_message(lambda m: "photo" in m, timeout=10)
+        assert "ICCID" in photo["caption"]
+        [esim] = await bot.services.storage.esims.for_user(1001)
+        assert esim.activation_code.startswith("LPA:1$")
+
+        await admin.send_command("/balance")
+        balance = await admin.wait_for_message(lambda m: "Reseller wallet" in m.get("text", ""))
+        assert "Sandbox mode" in balance["text"]
+
+
+async def test_healthz_is_503_until_ready() -> None:
+    from bot.listener import ListenerHooks, create_listener
+
+    ready: dict[str, object] | None = None
+
+    async def health() -> dict[str, object] | None:
+        return ready
+
+    async def unused(*_: object) -> None:
+        raise AssertionError("not called")
+
+    hooks = ListenerHooks("secret", health, unused, unused, unused)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=create_listener(hooks))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+        assert (await client.get("/healthz")).status_code == 503
+        ready = {"status": "ok", "database": "ok"}
+        response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
