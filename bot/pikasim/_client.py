@@ -10,7 +10,6 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
 from bot.pikasim._budget import Priority, RequestBudget
 from bot.pikasim._errors import (
@@ -27,6 +26,7 @@ from bot.pikasim._models import (
     Account,
     Balance,
     CancelResult,
+    ConversionError,
     Deposit,
     Esim,
     Order,
@@ -40,13 +40,14 @@ from bot.pikasim._models import (
     WebhookSettings,
     WebhookTestResult,
     describe_validation_error,
+    from_json,
 )
 
 __all__ = ["PikaSimClient"]
 
 log = logging.getLogger(__name__)
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+ModelT = TypeVar("ModelT")
 
 Privacy = Literal["max", "standard", "all"]
 PackageType = Literal["data", "phone", "all"]
@@ -558,8 +559,8 @@ class PikaSimClient:
                 path=path,
             )
         try:
-            return model.model_validate(data)
-        except ValidationError as exc:
+            return from_json(model, data)
+        except ConversionError as exc:
             raise MalformedResponse(
                 f"{where}: unexpected {model.__name__}: {describe_validation_error(exc)}",
                 method=method,

@@ -3,22 +3,37 @@
 Every model ignores fields it does not know, accepts ``null`` or a missing value for anything
 optional, and accepts the variants seen in the wild (``esims[0]`` for ``esim``, ``data.package``
 for a package, ...). Money is always integer US cents, in fields ending in ``_cents``.
+
+The models are frozen dataclasses, built from parsed JSON by :func:`from_json`. A field is read
+from the first of its keys present in the object (``_alias``: the API's camelCase name first,
+then variants, always including the field's own name); its type says how the value is converted,
+with the lax rules pydantic applied when these were pydantic models: ``"12"`` or ``12.0`` for an
+int, 0/1 and ``"true"``/``"no"``/... for a bool, numbers for a string. ``Annotated[T, f]`` runs
+``f`` on the raw value first. Wrong types and missing required fields raise
+:class:`ConversionError`, naming each bad field by its path (``packages.0.price``).
 """
+
+# ruff: noqa: RUF009  (_alias & co. return dataclasses.field(...), not a shared default value)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
-
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
+from functools import partial
+from types import NoneType, UnionType
+from typing import (
+    Annotated,
+    Any,
+    Final,
+    NoReturn,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
 )
 
 from bot.pikasim._errors import MalformedResponse
@@ -60,16 +75,283 @@ EVENT_WEBHOOK_TEST: Final = "webhook.test"
 
 ORDER_FINAL_STATUSES: Final = frozenset({"completed", "failed"})
 
+ModelT = TypeVar("ModelT")
 
-# --- lenient field types -------------------------------------------------------------------
-
-
-def _none_to_empty_str(value: Any) -> Any:
-    return "" if value is None else value
+Location = tuple[str | int, ...]
 
 
-def _none_to_false(value: Any) -> Any:
-    return False if value is None else value
+class ConversionError(ValueError):
+    """An answer that does not fit a model: ``(location, message)`` pairs, one a problem, the
+    location a path of keys and list indexes (``("packages", 0, "price")``)."""
+
+    def __init__(self, *problems: tuple[Location, str]) -> None:
+        self.problems = problems
+        super().__init__(describe_validation_error(self, limit=len(problems)))
+
+
+def _fail(message: str) -> NoReturn:
+    raise ConversionError(((), message))
+
+
+# --- conversions, by field type ------------------------------------------------------------
+
+
+_INT_TEXT: Final = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?")
+_TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE: Final = frozenset({"0", "off", "f", "false", "n", "no"})
+_INT64: Final = 2**63  # whole floats and flags beyond 64 bits are refused, as pydantic did
+
+
+def _whole(value: float) -> int | None:
+    """``value`` as an int when it is a whole number that fits 64 bits."""
+    if math.isfinite(value) and value.is_integer() and abs(value) < _INT64:
+        return int(value)
+    return None
+
+
+def _to_int(value: Any) -> int:
+    """An int, True/False (1/0), a whole float, or text like ``" 12 "``, ``"1_000"``, ``"12.0"``."""
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            _fail("Input should be a finite number")
+        if not value.is_integer():
+            _fail("Input should be a valid integer, got a number with a fractional part")
+        whole = _whole(value)
+        if whole is None:
+            _fail("Unable to parse input string as an integer, exceeded maximum size")
+        return whole
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_TEXT.fullmatch(text):
+            return int(text.partition(".")[0])
+        _fail("Input should be a valid integer, unable to parse string as an integer")
+    _fail("Input should be a valid integer")
+
+
+def _to_float(value: Any) -> float:
+    """A number, True/False, or ASCII text Python's ``float`` reads (``"1.5"``, ``"1e3"``)."""
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            _fail("Input should be a valid number")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii():
+            try:
+                return float(text)
+            except ValueError:
+                pass
+        _fail("Input should be a valid number, unable to parse string as a number")
+    _fail("Input should be a valid number")
+
+
+def _to_bool(value: Any) -> bool:
+    """A bool, 0/1 (also 0.0/1.0), or text: 1/0, on/off, t/f, true/false, y/n, yes/no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        whole = _whole(value)
+        if whole is None:
+            _fail("Input should be a valid boolean")
+        value = whole
+    if isinstance(value, int):
+        if value in (0, 1):
+            return value == 1
+        if not -_INT64 <= value < _INT64:
+            _fail("Input should be a valid boolean")
+    elif isinstance(value, str):
+        lowered = value.lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
+    else:
+        _fail("Input should be a valid boolean")
+    _fail("Input should be a valid boolean, unable to interpret input")
+
+
+def _to_str(value: Any) -> str:
+    """Text, or a number as text (``5`` → ``"5"``); not a bool."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    _fail("Input should be a valid string")
+
+
+def _to_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    _fail("Input should be a valid datetime")
+
+
+def _to_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    _fail("Input should be a valid dictionary")
+
+
+def _list_of(convert: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    def to_list(value: Any) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            _fail("Input should be a valid list")
+        items: list[Any] = []
+        problems: list[tuple[Location, str]] = []
+        for index, item in enumerate(value):
+            try:
+                items.append(convert(item))
+            except ConversionError as exc:
+                problems += [((index, *where), message) for where, message in exc.problems]
+        if problems:
+            raise ConversionError(*problems)
+        return items
+
+    return to_list
+
+
+def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _then(before: Callable[[Any], Any], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: convert(before(value))
+
+
+_SCALARS: Final[dict[Any, Callable[[Any], Any]]] = {
+    int: _to_int,
+    float: _to_float,
+    bool: _to_bool,
+    str: _to_str,
+    datetime: _to_datetime,
+}
+
+
+def _converter(hint: Any) -> Callable[[Any], Any]:
+    """The conversion for a field's type: the scalars above, ``X | None``, ``list[X]``,
+    ``dict[str, Any]``, a model, or ``Annotated[X, before]``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Annotated:
+        return _then(hint.__metadata__[0], _converter(args[0]))
+    if origin in (Union, UnionType):
+        (inner,) = (arg for arg in args if arg is not NoneType)
+        return _or_none(_converter(inner))
+    if origin is list:
+        return _list_of(_converter(args[0]))
+    if origin is dict:
+        return _to_dict
+    if isinstance(hint, type) and is_dataclass(hint):
+        return partial(from_json, hint)
+    return _SCALARS[hint]
+
+
+# --- the field spec and from_json ----------------------------------------------------------
+
+_KEYS: Final = "keys"  # field metadata: the JSON keys the field is read from, in order
+_UNKNOWN: Final = "unknown"  # field metadata: this field receives the keys no field reads
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    name: str
+    keys: tuple[str, ...]
+    convert: Callable[[Any], Any]
+    required: bool
+
+
+_SPECS: dict[type, tuple[tuple[_Spec, ...], str | None]] = {}
+
+
+def _specs(cls: type) -> tuple[tuple[_Spec, ...], str | None]:
+    """How to read each field of model ``cls``, and the field that keeps unknown keys, if any
+    (worked out at the first use, when every model the type hints name exists)."""
+    if cls in _SPECS:
+        return _SPECS[cls]
+    hints = get_type_hints(cls, include_extras=True)
+    specs: list[_Spec] = []
+    unknown = None
+    for item in fields(cls):
+        if item.metadata.get(_UNKNOWN):
+            unknown = item.name
+            continue
+        required = item.default is MISSING and item.default_factory is MISSING
+        keys = item.metadata.get(_KEYS, (item.name,))
+        specs.append(_Spec(item.name, keys, _converter(hints[item.name]), required))
+    _SPECS[cls] = tuple(specs), unknown
+    return _SPECS[cls]
+
+
+def from_json(cls: type[ModelT], data: Any) -> ModelT:
+    """Build model ``cls`` from a parsed JSON object.
+
+    ``null`` is treated like a missing field, so every default applies to it; keys no field reads
+    are ignored (or kept, for a model with an ``_unknown_keys()`` field). A model may define
+    ``_prepare(data)`` to rewrite the object first. Raises :class:`ConversionError` listing every
+    wrong or missing field.
+    """
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        _fail(f"Input should be a valid dictionary or instance of {cls.__name__}")
+    prepare = getattr(cls, "_prepare", None)
+    if prepare is not None:
+        data = prepare(data)
+    data = {key: value for key, value in data.items() if value is not None}
+    specs, unknown = _specs(cls)
+    values: dict[str, Any] = {}
+    problems: list[tuple[Location, str]] = []
+    used: set[str] = set()
+    for spec in specs:
+        for key in spec.keys:
+            if key in data:
+                used.add(key)
+                try:
+                    values[spec.name] = spec.convert(data[key])
+                except ConversionError as exc:
+                    problems += [((key, *where), message) for where, message in exc.problems]
+                break
+        else:
+            if spec.required:
+                problems.append(((spec.keys[0],), "Field required"))
+    if problems:
+        raise ConversionError(*problems)
+    if unknown is not None:
+        values[unknown] = {key: value for key, value in data.items() if key not in used}
+    return cls(**values)
+
+
+def describe_validation_error(exc: ConversionError, limit: int = 3) -> str:
+    """A one-line summary: ``packages.0.price: Input should be a valid integer; ...``."""
+    problems = []
+    for where, message in exc.problems[:limit]:
+        location = ".".join(str(part) for part in where) or "(root)"
+        problems.append(f"{location}: {message}")
+    more = len(exc.problems) - limit
+    if more > 0:
+        problems.append(f"and {more} more")
+    return "; ".join(problems)
+
+
+def _alias(*names: str, default: Any = None) -> Any:
+    return field(default=default, metadata={_KEYS: names})
+
+
+def _required(*names: str) -> Any:
+    return field(metadata={_KEYS: names})
+
+
+def _list_alias(*names: str) -> Any:
+    return field(default_factory=list, metadata={_KEYS: names})
+
+
+def _unknown_keys() -> Any:
+    return field(default_factory=dict, metadata={_UNKNOWN: True})
+
+
+# A before-conversion, as in ``Annotated[datetime | None, _lenient_datetime]``: runs on the raw
+# value (never ``null``: that is a missing field), the field's type converts what it returns.
 
 
 def _lenient_datetime(value: Any) -> Any:
@@ -108,52 +390,22 @@ def _topup_flag(value: Any) -> Any:
     return value
 
 
-NullableStr = Annotated[str, BeforeValidator(_none_to_empty_str)]
-Flag = Annotated[bool, BeforeValidator(_none_to_false)]
-Timestamp = Annotated[datetime | None, BeforeValidator(_lenient_datetime)]
-
-
-def _alias(*names: str, default: Any = None) -> Any:
-    return Field(default, validation_alias=AliasChoices(*names))
-
-
-def _required(*names: str) -> Any:
-    return Field(validation_alias=AliasChoices(*names))
-
-
-def _list_alias(*names: str) -> Any:
-    return Field(default_factory=list, validation_alias=AliasChoices(*names))
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="ignore",
-        frozen=True,
-        validate_by_name=True,
-        validate_by_alias=True,
-        coerce_numbers_to_str=True,
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_means_missing(cls, data: Any) -> Any:
-        """``null`` is treated like a missing field, so every default applies to it."""
-        if isinstance(data, Mapping):
-            return {key: value for key, value in data.items() if value is not None}
-        return data
+Timestamp = Annotated[datetime | None, _lenient_datetime]
 
 
 # --- account -------------------------------------------------------------------------------
 
 
-class Pagination(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pagination:
     page: int = 1
     limit: int = 0
     total: int = 0
     pages: int = 0
 
 
-class Account(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
     company_name: str | None = _alias("companyName", "company_name", "name")
     status: str | None = None
     balance_cents: int = _alias("balance", "balance_cents", default=0)
@@ -165,12 +417,12 @@ class Account(_Model):
         return self.balance_cents
 
 
-class Balance(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance:
     balance_cents: int = _required("balance", "balance_cents")
     balance_formatted: str | None = _alias("balanceFormatted", "balance_formatted")
-    available_credit_cents: int = Field(
-        0,
-        validation_alias=AliasChoices("availableCredit", "available_credit_cents", "credit"),
+    available_credit_cents: int = _alias(
+        "availableCredit", "available_credit_cents", "credit", default=0
     )
     available_credit_formatted: str | None = _alias(
         "availableCreditFormatted", "available_credit_formatted"
@@ -186,7 +438,8 @@ class Balance(_Model):
         return self.available_credit_cents
 
 
-class Transaction(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transaction:
     id: str = _alias("id", "_id", "transactionId", default="")
     type: str | None = None
     amount_cents: int = _alias("amount", "amount_cents", default=0)
@@ -196,35 +449,39 @@ class Transaction(_Model):
     created_at: Timestamp = _alias("createdAt", "created_at")
 
 
-class TransactionPage(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionPage:
     transactions: list[Transaction] = _list_alias("transactions", "items")
-    pagination: Pagination = Field(default_factory=Pagination)
+    pagination: Pagination = field(default_factory=Pagination)
 
 
 # --- packages ------------------------------------------------------------------------------
 
 
-class Operator(_Model):
-    name: NullableStr = _alias("operatorName", "name", default="")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operator:
+    name: str = _alias("operatorName", "name", default="")
     network_type: str | None = _alias("networkType", "network_type")
 
 
-class CountryNetworks(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CountryNetworks:
     """One entry of ``locationNetworkList``: a country and its operators."""
 
-    name: NullableStr = _alias("locationName", "name", default="")
+    name: str = _alias("locationName", "name", default="")
     code: str | None = _alias("locationCode", "code")
     operators: list[Operator] = _list_alias("operatorList", "operators")
 
 
-class Package(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Package:
     package_code: str = _required("packageCode", "package_code", "code")
-    name: NullableStr = ""
+    name: str = ""
     slug: str | None = None
     location: str | None = None
     location_code: str | None = _alias("locationCode", "location_code")
     region: str | None = None
-    is_global: Flag = _alias("isGlobalPackage", "isGlobal", "is_global", default=False)
+    is_global: bool = _alias("isGlobalPackage", "isGlobal", "is_global", default=False)
     countries: list[CountryNetworks] = _list_alias("locationNetworkList", "countries")
     volume_bytes: int | None = _alias("volume", "volume_bytes")
     volume_gb: float | None = _alias("volumeGB", "volumeGb", "volume_gb")
@@ -240,7 +497,7 @@ class Package(_Model):
     ip_export: str | None = _alias("ipExport", "ip_export")
     max_privacy: bool | None = _alias("maxPrivacy", "max_privacy")
     sms_status: int | None = _alias("smsStatus", "sms_status")
-    supports_topup: Annotated[bool, BeforeValidator(_topup_flag)] = _alias(
+    supports_topup: Annotated[bool, _topup_flag] = _alias(
         "supportTopUpType", "supportsTopup", "supports_topup", default=False
     )
     active_type: int | None = _alias("activeType", "active_type")
@@ -266,15 +523,17 @@ class Package(_Model):
         return [country.name for country in self.countries if country.name]
 
 
-class PackagePage(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackagePage:
     packages: list[Package] = _list_alias("packages", "items")
-    pagination: Pagination = Field(default_factory=Pagination)
+    pagination: Pagination = field(default_factory=Pagination)
 
 
 # --- eSIMs ---------------------------------------------------------------------------------
 
 
-class EsimPackage(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EsimPackage:
     """An entry of an eSIM's ``packageList`` (the plan and its top-ups)."""
 
     package_code: str | None = _alias("packageCode", "package_code", "code")
@@ -285,7 +544,8 @@ class EsimPackage(_Model):
     created_at: Timestamp = _alias("createTime", "createdAt", "created_at")
 
 
-class Esim(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Esim:
     iccid: str
     order_id: str | None = _alias("orderId", "order_id")
     external_order_id: str | None = _alias("externalOrderId", "external_order_id")
@@ -329,7 +589,8 @@ def _lpa_parts(code: str | None) -> tuple[str, str] | None:
     return pieces[1], pieces[2]
 
 
-class Usage(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Usage:
     iccid: str
     status: str | None = None
     smdp_status: str | None = _alias("smdpStatus", "smdp_status")
@@ -349,9 +610,10 @@ class Usage(_Model):
     package_list: list[EsimPackage] = _list_alias("packageList", "package_list")
 
 
-class TopupOption(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopupOption:
     package_code: str = _required("packageCode", "package_code", "code")
-    name: NullableStr = _alias("name", "packageName", default="")
+    name: str = _alias("name", "packageName", default="")
     volume_bytes: int | None = _alias("volume", "volume_bytes")
     volume_gb: float | None = _alias("volumeGB", "volumeGb", "volume_gb")
     duration_days: int | None = _alias("duration", "duration_days")
@@ -373,7 +635,8 @@ def _first_esim(data: Any) -> Any:
     return data
 
 
-class Order(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
     order_id: str = _required("orderId", "order_id", "id", "_id")
     external_order_id: str | None = _alias("externalOrderId", "external_order_id")
     status: str = "pending"
@@ -385,12 +648,9 @@ class Order(_Model):
     failure_reason: str | None = _alias("failureReason", "failure_reason", "reason")
     message: str | None = None
     esim: Esim | None = None
-    duplicate: Flag = False
+    duplicate: bool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _variants(cls, data: Any) -> Any:
-        return _first_esim(data)
+    _prepare = staticmethod(_first_esim)  # see from_json
 
     @property
     def is_completed(self) -> bool:
@@ -405,12 +665,14 @@ class Order(_Model):
         return self.status in ORDER_FINAL_STATUSES
 
 
-class OrderPage(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPage:
     orders: list[Order] = _list_alias("orders", "items")
-    pagination: Pagination = Field(default_factory=Pagination)
+    pagination: Pagination = field(default_factory=Pagination)
 
 
-class Topup(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Topup:
     topup_id: str = _required("topupId", "topup_id", "id")
     iccid: str | None = None
     package_code: str | None = _alias("packageCode", "package_code")
@@ -419,10 +681,11 @@ class Topup(_Model):
     price_cents: int | None = _alias("price", "price_cents")
     price_formatted: str | None = _alias("priceFormatted", "price_formatted")
     message: str | None = None
-    duplicate: Flag = False
+    duplicate: bool = False
 
 
-class CancelResult(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelResult:
     iccid: str | None = None
     order_id: str | None = _alias("orderId", "order_id")
     refund_cents: int = _alias("refundAmount", "refund", "refund_cents", default=0)
@@ -435,7 +698,8 @@ class CancelResult(_Model):
 # --- deposits and webhook settings ---------------------------------------------------------
 
 
-class Deposit(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deposit:
     """A checkout to add funds: Stripe session (``session_id``) or BTCPay invoice
     (``invoice_id``)."""
 
@@ -450,20 +714,21 @@ class Deposit(_Model):
         return self.session_id or self.invoice_id
 
 
-class WebhookSettings(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookSettings:
     webhook_url: str | None = _alias("webhookUrl", "webhook_url", "url")
     webhook_events: list[str] = _list_alias("webhookEvents", "webhook_events", "events")
 
 
-class WebhookTestResult(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookTestResult:
     """Answer of ``POST /webhook/test``; unknown fields are kept (``model_extra``) and readable
     with ``result["field"]`` / ``result.get("field")``."""
-
-    model_config = ConfigDict(extra="allow")
 
     delivered: bool | None = None
     status_code: int | None = _alias("statusCode", "status_code")
     message: str | None = None
+    model_extra: dict[str, Any] = _unknown_keys()
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.as_dict().get(key, default)
@@ -477,19 +742,20 @@ class WebhookTestResult(_Model):
             "statusCode": self.status_code,
             "message": self.message,
         }
-        values.update(self.model_extra or {})
+        values.update(self.model_extra)
         return values
 
 
 # --- webhook events ------------------------------------------------------------------------
 
 
-class WebhookEvent(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookEvent:
     """A reseller webhook, flattened: the fields of ``data`` that matter, typed; ``data`` raw."""
 
     event: str
     timestamp: Timestamp = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     order_id: str | None = _alias("orderId", "order_id")
     external_order_id: str | None = _alias("externalOrderId", "external_order_id")
     package_code: str | None = _alias("packageCode", "package_code")
@@ -530,29 +796,17 @@ def parse_webhook_event(payload: Mapping[str, Any]) -> WebhookEvent:
         data = {}
     if not isinstance(data, Mapping):
         raise MalformedResponse(f"webhook {event}: data is not an object")
-    fields: dict[str, Any] = {
+    flat: dict[str, Any] = {
         key: value for key, value in data.items() if key not in ("event", "timestamp", "data")
     }
-    fields.update(event=event, timestamp=payload.get("timestamp"), data=dict(data))
+    flat.update(event=event, timestamp=payload.get("timestamp"), data=dict(data))
     try:
-        parsed = WebhookEvent.model_validate(fields)
-    except ValidationError as exc:
+        parsed = from_json(WebhookEvent, flat)
+    except ConversionError as exc:
         raise MalformedResponse(f"webhook {event}: {describe_validation_error(exc)}") from exc
     if parsed.iccid is None and parsed.esim is not None:
-        parsed = parsed.model_copy(update={"iccid": parsed.esim.iccid})
+        parsed = replace(parsed, iccid=parsed.esim.iccid)
     missing = [name for name in _REQUIRED.get(event, ()) if not getattr(parsed, name)]
     if missing:
         raise MalformedResponse(f"webhook {event}: missing {', '.join(missing)}")
     return parsed
-
-
-def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
-    """A one-line summary: ``data.packages.0.price: Input should be a valid integer; ...``."""
-    problems = []
-    for item in exc.errors()[:limit]:
-        location = ".".join(str(part) for part in item.get("loc", ())) or "(root)"
-        problems.append(f"{location}: {item.get('msg', 'invalid')}")
-    more = exc.error_count() - limit
-    if more > 0:
-        problems.append(f"and {more} more")
-    return "; ".join(problems)
