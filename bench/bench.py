@@ -133,6 +133,7 @@ async def payments(tg: FakeTelegram, sandbox: object) -> tuple[list[float], floa
         await eventually(lambda n=photos: len(tg.calls_to("sendPhoto")) > n, timeout=10)
         latencies.append(tg.calls_to("sendPhoto")[-1].at - paid_at)
         await state.wait_idle()
+        await asyncio.sleep(0.2)  # let the order settle, as between two real customers
         order_calls += sum(1 for r in state.requests[requests_before:] if "/orders" in r.path)
     return latencies, order_calls / ORDERS
 

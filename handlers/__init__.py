@@ -46,7 +46,9 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(TypeHandler(Update, gate), group=-1)
+    if application.bot_data["services"].settings.allowed_user_ids:
+        # Only private deployments pay for a check on every update.
+        application.add_handler(TypeHandler(Update, gate), group=-1)
     # Payments first, at top level: never inside a per-chat conversation.
     application.add_handler(PreCheckoutQueryHandler(checkout.on_pre_checkout))
     application.add_handler(
