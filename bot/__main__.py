@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 from bot.logs import configure_logging
@@ -16,9 +17,22 @@ def main() -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secrets)
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.app import run
 
-    asyncio.run(run(settings))
+    log = logging.getLogger("bot")
+    try:
+        asyncio.run(run(settings))
+    except InvalidToken:
+        log.error("Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather")
+        return 3
+    except NetworkError as error:
+        log.error("cannot reach the Telegram Bot API at %s: %s", settings.telegram_api_url, error)
+        return 3
+    except OSError as error:  # e.g. HTTP_PORT already in use
+        log.error("cannot start: %s", error)
+        return 3
     return 0
 
 

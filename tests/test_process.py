@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -81,3 +82,17 @@ async def test_runs_answers_and_stops_cleanly_without_leaking_secrets(
     assert "bot started" in log
     for secret in (tg.token, tg.token.split(":")[1], TEST_API_KEY, TEST_WEBHOOK_SECRET):
         assert secret not in log
+
+
+async def test_a_refused_token_is_one_clear_line(tmp_path: Path, tg: FakeTelegram) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": "999:not-the-token-the-server-knows",
+        "TELEGRAM_API_URL": tg.api_url,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": "0",
+    }
+    result = await asyncio.to_thread(run_bot_briefly, env, tmp_path)
+    assert result.returncode == 3
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not-the-token" not in result.stderr
