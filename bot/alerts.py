@@ -23,8 +23,10 @@ class Alerts:
         burst: int = 10,
         burst_seconds: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        secrets: Iterable[str] = (),
     ) -> None:
         self._admin_ids = sorted(admin_ids)
+        self._secrets = [secret for secret in secrets if len(secret) >= 4]
         self._per_key_seconds = per_key_seconds
         self._burst = burst
         self._burst_seconds = burst_seconds
@@ -52,6 +54,8 @@ class Alerts:
             self._suppressed += 1
             log.info("alert %s suppressed by the rate limit", key)
             return False
+        for secret in self._secrets:  # error texts can quote URLs with the bot token in them
+            text = text.replace(secret, "***")
         log.warning("alert %s: %s", key, text)
         if self.bot is None:
             return False

@@ -46,7 +46,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         base_url=SANDBOX_BASE_URL if sandbox is not None else settings.pikasim_api_url,
         budget=RequestBudget(limit=settings.pikasim_rate_limit, window=60.0),
     )
-    alerts = Alerts(settings.admin_ids)
+    alerts = Alerts(settings.admin_ids, secrets=settings.secrets)
     catalog = CatalogService(storage, reseller, refresh_hours=settings.catalog_sync_hours)
     wallet = Wallet(reseller, alerts, settings.low_balance_cents)
     pipeline = Pipeline(settings, storage, reseller, alerts, wallet)

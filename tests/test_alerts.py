@@ -181,3 +181,11 @@ async def test_a_burst_of_different_alerts_is_capped() -> None:
     clock.now = 61
     assert await alerts.send("attention-99", "later") is True
     assert "7 similar alerts were held back" in bot.sent[-1][1]
+
+
+async def test_alerts_never_quote_a_secret() -> None:
+    clock, bot = _Clock(), _Bot()
+    alerts = _alerts(clock, bot, secrets=["123:bot-token-secret"])
+    await alerts.send("error-x", "failed: https://api.telegram.org/bot123:bot-token-secret/x")
+    assert all("bot-token-secret" not in text for _, text in bot.sent)
+    assert "***" in bot.sent[-1][1]
