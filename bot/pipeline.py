@@ -59,6 +59,7 @@ S = OrderStatus
 
 CRASH_ENV = "ESIM_BOT_CRASH_AT"
 _LEDGER_OFFSET = "stars_ledger_offset"
+_LEDGER_HORIZON = 48 * 3600  # older unknown payments are reported, not acted on
 _POLL_DELAYS = (2, 3, 5, 10, 20, 30, 60)  # seconds between order checks without webhooks
 _WEBHOOK_GRACE = 45  # at most this many seconds waiting for a webhook before we ask
 _MAX_RETRY_DELAY = 300
@@ -85,7 +86,7 @@ class Pipeline:
         self._storage = storage
         self._reseller = reseller
         self._alerts = alerts
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int | str, asyncio.Lock] = {}
         self._bot: Bot | None = None
         self._notifier: Notifier | None = None
         self._spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future
@@ -229,12 +230,20 @@ class Pipeline:
         self, charge_id: str, user_id: int, amount: int, payload: str
     ) -> None:
         log.warning("payment %s matches no payable order; refunding it", _short(charge_id))
-        await self._refund_stars(user_id, charge_id)
+        outcome = await self._refund_stars(user_id, charge_id)
+        if outcome == "done":
+            await self._storage.payments.mark_refunded(charge_id)
+        what = {"done": "was refunded", "retry": "will be refunded (Telegram failed for now)"}
         await self._alerts.send(
             f"orphan-payment-{charge_id}",
-            f"A payment of {amount} Stars (payload {payload!r}) matched no payable order"
-            " and was refunded.",
+            f"A payment of {amount} Stars (payload {payload!r}) matched no payable order and"
+            f" {what.get(outcome, 'could NOT be refunded: Telegram refused; refund it by hand')}.",
         )
+
+    async def _retry_orphan_refunds(self) -> None:
+        for payment in await self._storage.payments.owed_refunds():
+            if await self._refund_stars(payment.user_id, payment.charge_id) == "done":
+                await self._storage.payments.mark_refunded(payment.charge_id)
 
     # -- driving an order ----------------------------------------------------------------
 
@@ -269,12 +278,13 @@ class Pipeline:
             S.REFUNDING: self._finish_refund,
         }
 
-    def _lock(self, order_id: int) -> asyncio.Lock:
+    def _lock(self, order_id: int | str) -> asyncio.Lock:
         lock = self._locks.get(order_id)
         if lock is None:
             lock = self._locks[order_id] = asyncio.Lock()
         if len(self._locks) > 1000:  # forget idle locks so the map cannot grow forever
-            for key in [k for k, v in self._locks.items() if not v.locked() and k != order_id]:
+            idle = [k for k, v in self._locks.items() if not v.locked() and not _has_waiters(v)]
+            for key in [k for k in idle if k != order_id]:
                 del self._locks[key]
         return lock
 
@@ -407,12 +417,13 @@ class Pipeline:
             log.info("could not check top-up %s: %s", order.reference, error)
             return order
         applied = sum(1 for item in esim.package_list if item.package_code == order.package_code)
-        delivered = await self._storage.orders.count_delivered_topups(iccid, order.package_code)
-        async with self._lock(order.id):
+        # One check per eSIM at a time, so two top-ups of one code cannot both claim one entry.
+        async with self._lock(f"topup:{iccid}"), self._lock(order.id):
+            counted = await self._storage.orders.count_applied_topups(iccid, order.package_code)
             current = await self._storage.orders.get(order.id)
             if current is None or current.status is not S.ORDERED:
                 return current
-            if applied > delivered:
+            if applied > counted:
                 current = await self._provision(current, _TopupTarget(iccid))
             elif current.updated_at < now() - 3600:
                 return await self._needs_attention(current, "no top-up confirmation in 1 h")
@@ -554,23 +565,25 @@ class Pipeline:
             log.warning("webhook %d is malformed: %s", event_id, error)
             await self._storage.webhook_events.mark_processed(event_id, "malformed")
             return
-        outcome = await self._apply_event(event)
+        outcome, order_id = await self._apply_event(event)
+        # Processed once its state change is committed: what follows (delivery, a refund) is
+        # the order's own business, finished by the reconciler if it fails now.
         await self._storage.webhook_events.mark_processed(event_id, outcome)
         log.info("webhook %s processed: %s", event.event, outcome)
+        if order_id is not None:
+            await self.advance(order_id)
 
-    async def _apply_event(self, event: Any) -> str:
+    async def _apply_event(self, event: Any) -> tuple[str, int | None]:
         if event.event == "webhook.test":
             await self._storage.meta.set("webhook_test_received_at", str(now()))
-            return "test received"
+            return "test received", None
         order = await self._order_for_event(event)
         if order is None:
-            return "unknown order"
+            return "unknown order", None
         async with self._lock(order.id):
             current = await self._storage.orders.get(order.id)
             assert current is not None
-            outcome = await self._apply_to_order(event, current)
-        await self.advance(order.id)
-        return outcome
+            return await self._apply_to_order(event, current), order.id
 
     async def _order_for_event(self, event: Any) -> Order | None:
         orders = self._storage.orders
@@ -603,16 +616,28 @@ class Pipeline:
     async def reconcile(self) -> None:
         """Finish whatever a crash or a lost webhook left half-done (run at start, then often)."""
         for stored in await self._storage.webhook_events.unprocessed():
-            await self.handle_webhook(stored.id)
-        await self.reconcile_star_payments()
+            await self._isolated(f"webhook {stored.id}", self.handle_webhook(stored.id))
+        await self._isolated("the Stars ledger", self.reconcile_star_payments())
+        await self._isolated("orphan refunds", self._retry_orphan_refunds())
         stuck = await self._storage.orders.with_status(
             S.PAID, S.ORDERING, S.PROVISIONED, S.FAILED, S.REFUNDING
         )
         for order in stuck:
-            await self.advance(order.id)
+            await self._isolated(f"order {order.reference}", self.advance(order.id))
         for order in await self._storage.orders.with_status(S.ORDERED):
             if order.next_check_at is None or order.next_check_at <= now():
-                await self.check_with_reseller(order)
+                check = self.check_with_reseller(order)
+                await self._isolated(f"order {order.reference}", check)
+
+    async def _isolated(self, what: str, work: Awaitable[Any]) -> None:
+        """One broken order or event must not stop the reconciler for all the others."""
+        try:
+            await work
+        except Exception:
+            log.exception("reconciling %s failed; will try again next round", what)
+            await self._alerts.send(
+                f"reconcile-{what}", f"Reconciling {what} keeps failing; see the logs."
+            )
 
     async def reconcile_star_payments(self) -> None:
         """Telegram's Stars ledger is the truth: record and act on payments we never saw.
@@ -638,10 +663,14 @@ class Pipeline:
         refunded = {tx.id for tx in transactions if tx.receiver is not None}
         incoming = [tx for tx in transactions if tx.source is not None]
         known = await self._storage.payments.known_charge_ids([tx.id for tx in incoming])
+        too_old = 0
         for tx in incoming:
             user = getattr(tx.source, "user", None)
             payload = getattr(tx.source, "invoice_payload", None)
             if tx.id in known or tx.id in refunded or user is None or payload is None:
+                continue
+            if tx.date.timestamp() < now() - _LEDGER_HORIZON:
+                too_old += 1  # a new or restored database: never refund those blindly
                 continue
             log.warning("found an unrecorded payment %s in the Stars ledger", _short(tx.id))
             order = await self.record_payment(
@@ -655,6 +684,12 @@ class Pipeline:
             if order is not None:
                 await self._progress(order, "paid")
                 await self.advance(order.id)
+        if too_old:
+            await self._alerts.send(
+                "ledger-old-payments",
+                f"{too_old} Stars payments older than 48 h are unknown to this database (new or"
+                " restored?). They were neither delivered nor refunded; check them by hand.",
+            )
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -714,6 +749,12 @@ class _TopupTarget:
 
     def __init__(self, iccid: str | None) -> None:
         self.iccid = iccid
+
+
+def _has_waiters(lock: asyncio.Lock) -> bool:
+    # A lock just released still has its woken waiter queued: dropping it then would let a
+    # newcomer take a second lock for the same order.
+    return bool(getattr(lock, "_waiters", None))
 
 
 def _short(charge_id: str) -> str:

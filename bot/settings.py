@@ -242,6 +242,9 @@ def load_settings(
             problems.append(f"{name.upper()}: {error}")
     if not problems and values["pikasim_api_key"] and values["pikasim_webhook_secret"] is None:
         problems.append("PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set")
+    if not problems and values["payments"] == "off" and not values["allowed_user_ids"]:
+        # Without Stars the operator's wallet pays for every order: never for strangers.
+        problems.append("ALLOWED_USER_IDS: required when PAYMENTS=off")
     if problems:
         raise SettingsError("; ".join(problems))
     return Settings(**values)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from bot.pricing import stars_price
 from handlers.callbacks import Callback, build, parse
 from handlers.common import answer, language_of, remember_user, reply, services_of, show
 from handlers.delivery import price_text
-from storage import Order, OrderKind, OrderStatus, Plan
+from storage import IllegalTransition, Order, OrderKind, OrderStatus, Plan
 
 __all__ = [
     "PAYLOAD_PREFIX",
@@ -224,8 +224,12 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if order is None:
         await answer(query, t(language, "common.stale"), alert=True)
         return
+    try:
+        order = await services.pipeline.mark_paid_without_stars(order)
+    except IllegalTransition:  # a double tap: the first one won
+        await answer(query, t(language, "common.stale"), alert=True)
+        return
     await answer(query)
-    order = await services.pipeline.mark_paid_without_stars(order)
     await show(update, t(language, "checkout.confirmed", reference=order.reference))
     await _show_progress_and_start(update, context, order)
 
@@ -238,6 +242,10 @@ async def on_cancel_unpaid(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if order is None:
         await answer(query, t(language, "common.stale"), alert=True)
         return
-    await services_of(context).storage.orders.transition(order, OrderStatus.EXPIRED)
+    try:
+        await services_of(context).storage.orders.transition(order, OrderStatus.EXPIRED)
+    except IllegalTransition:  # confirmed or cancelled by a tap a moment earlier
+        await answer(query, t(language, "common.stale"), alert=True)
+        return
     await answer(query)
     await show(update, t(language, "checkout.cancelled"))

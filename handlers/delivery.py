@@ -100,14 +100,21 @@ class Notifier:
         )
         # Rendering takes a few ms of CPU: keep it off the event loop.
         png = await asyncio.to_thread(qr_png, esim.activation_code)
-        await self._bot.send_photo(
-            order.chat_id,
-            photo=png,
-            filename="esim-qr.png",
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_markup=esim_keyboard(language, esim.iccid),
-        )
+        try:
+            await self._bot.send_photo(
+                order.chat_id,
+                photo=png,
+                filename="esim-qr.png",
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=esim_keyboard(language, esim.iccid),
+            )
+        except (Forbidden, BadRequest) as error:
+            # Blocked the bot, or the chat is gone: the eSIM waits in "My eSIMs" for them.
+            log.warning(
+                "eSIM of order %s not sent to chat %s: %s", order.reference, order.chat_id, error
+            )
+            return
         if order.progress_message_id is not None:
             await self._edit(
                 order.chat_id,
@@ -152,8 +159,8 @@ class Notifier:
     async def _send(self, chat_id: int, text: str) -> Message | None:
         try:
             return await self._bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-        except Forbidden:
-            log.info("chat %s blocked the bot; message not delivered", chat_id)
+        except (Forbidden, BadRequest) as error:
+            log.info("message to chat %s not delivered: %s", chat_id, error)
             return None
 
     async def _edit(self, chat_id: int, message_id: int, text: str) -> bool:

@@ -131,4 +131,7 @@ _V1 = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# A payment that matched no order is refunded; "owed" until Telegram confirms, then "done".
+_V2 = ("ALTER TABLE payments ADD COLUMN refund_status TEXT",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)

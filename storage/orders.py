@@ -203,11 +203,12 @@ class OrdersRepo:
         )
         return [Order.from_row(row) for row in rows]
 
-    async def count_delivered_topups(self, iccid: str, package_code: str) -> int:
+    async def count_applied_topups(self, iccid: str, package_code: str) -> int:
+        """Top-ups of this code we already counted as applied to the eSIM."""
         value = await self._db.fetchval(
             "SELECT COUNT(*) FROM orders WHERE kind = ? AND target_iccid = ? AND package_code = ?"
-            " AND status = ?",
-            (OrderKind.TOPUP.value, iccid, package_code, S.DELIVERED.value),
+            " AND status IN (?, ?)",
+            (OrderKind.TOPUP.value, iccid, package_code, S.PROVISIONED.value, S.DELIVERED.value),
         )
         return int(value or 0)
 

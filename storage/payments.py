@@ -20,6 +20,7 @@ class Payment:
     payload: str
     source: str
     created_at: int
+    refund_status: str | None
 
     @classmethod
     def from_row(cls, row: Row) -> Payment:
@@ -42,15 +43,41 @@ class PaymentsRepo:
         payload: str,
         source: str,
     ) -> bool:
-        """Store a payment inside ``tx``; False when this charge id was already stored."""
+        """Store a payment inside ``tx``; False when this charge id was already stored.
+
+        A payment for no order (``order_id`` None) is stored as owing a refund.
+        """
+        refund_status = "owed" if order_id is None else None
         changed = await tx.execute(
             "INSERT INTO payments (charge_id, order_id, user_id, amount_stars, currency, payload,"
-            " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " source, created_at, refund_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             # Only a repeated charge is ignored: a second payment for one order must fail.
             " ON CONFLICT (charge_id) DO NOTHING",
-            (charge_id, order_id, user_id, amount_stars, currency, payload, source, now()),
+            (
+                charge_id,
+                order_id,
+                user_id,
+                amount_stars,
+                currency,
+                payload,
+                source,
+                now(),
+                refund_status,
+            ),
         )
         return changed == 1
+
+    async def owed_refunds(self) -> list[Payment]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM payments WHERE refund_status = 'owed' ORDER BY id"
+        )
+        return [Payment.from_row(row) for row in rows]
+
+    async def mark_refunded(self, charge_id: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE payments SET refund_status = 'done' WHERE charge_id = ?", (charge_id,)
+            )
 
     async def by_charge_id(self, charge_id: str) -> Payment | None:
         row = await self._db.fetchone("SELECT * FROM payments WHERE charge_id = ?", (charge_id,))

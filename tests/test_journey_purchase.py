@@ -244,7 +244,8 @@ async def test_a_plan_that_cannot_be_topped_up_says_so_without_asking_the_resell
 async def bot_without_stars(
     tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> AsyncIterator[RunningBot]:
-    async with running_bot(bot_settings(tmp_path, tg, sandbox, payments="off")) as running:
+    settings = bot_settings(tmp_path, tg, sandbox, payments="off", allowed_user_ids="1001,1002")
+    async with running_bot(settings) as running:
         yield running
 
 

@@ -316,3 +316,52 @@ async def test_two_payments_for_one_order_pay_once_and_refund_the_other(
     assert tg.refunds[0].charge_id in charges
     stored = [await bot.services.storage.payments.by_charge_id(c) for c in charges]
     assert sorted(p.order_id is None for p in stored if p is not None) == [False, True]
+
+
+async def test_a_customer_who_blocked_the_bot_does_not_stall_the_others(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    alice, bob = tg.user(1001, "Alice"), tg.user(1002, "Bob")
+    await open_invoice(alice, a_plan(bot))
+    alice.blocked = True  # she pays, then blocks us before her eSIM arrives
+    await alice.pay_last_invoice()
+    order = await the_order(bot, OrderStatus.DELIVERED)
+    esim = await bot.services.storage.esims.for_order(order.id)
+    assert esim is not None  # waiting for her in "My eSIMs"
+    assert photos_to(tg, alice.chat_id) == []
+    # The reconciler still works for everyone else: Bob's lost payment is found.
+    await open_invoice(bob, a_plan(bot))
+    await bob.pay_without_update()
+    await bot.services.pipeline.reconcile()
+    await eventually(lambda: photos_to(tg, bob.chat_id))
+    assert await bot.services.storage.webhook_events.unprocessed() == []
+
+
+async def test_an_orphan_refund_that_fails_is_retried(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    tg.user(1001, "Alice")
+    charge_id = tg.record_star_payment(1001, 50, "order:NOSUCHREF0")
+    tg.fail_next("refundStarPayment", 500, count=2)  # the payment round and its retry both fail
+    await bot.services.pipeline.reconcile()
+    assert tg.refunds == []
+    payment = await bot.services.storage.payments.by_charge_id(charge_id)
+    assert payment is not None and payment.refund_status == "owed"
+    await bot.services.pipeline.reconcile()
+    assert [r.charge_id for r in tg.refunds] == [charge_id]
+    payment = await bot.services.storage.payments.by_charge_id(charge_id)
+    assert payment is not None and payment.refund_status == "done"
+
+
+async def test_old_payments_unknown_to_a_new_database_are_reported_not_refunded(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    tg.user(1001, "Alice")
+    tg.record_star_payment(1001, 50, "order:OLDORDER00")
+    tg.star_transactions[-1].date -= 5 * 24 * 3600  # paid five days ago
+    await bot.services.pipeline.reconcile()
+    assert tg.refunds == []
+    alerts = [
+        c.params["text"] for c in tg.calls_to("sendMessage") if c.params["chat_id"] == ADMIN_ID
+    ]
+    assert any("older than 48 h" in text for text in alerts)

@@ -30,7 +30,7 @@ def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text(
-        "# comment\nexport TELEGRAM_BOT_TOKEN='1:from-file'\nADMIN_IDS=1, 2\n"
+        "# comment\nexport TELEGRAM_BOT_TOKEN='1:from-file'\nADMIN_IDS=1, 2\nALLOWED_USER_IDS=3\n"
         'PAYMENTS="OFF"\nLOG_LEVEL=debug # inline comment\n'
     )
     from_file = load_settings(environ={}, env_file=env_file)
@@ -54,6 +54,10 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         (
             {"TELEGRAM_BOT_TOKEN": TOKEN, "PIKASIM_API_KEY": "pk_live_x"},
             "PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": TOKEN, "PAYMENTS": "off"},
+            "ALLOWED_USER_IDS: required when PAYMENTS=off",
         ),
     ],
 )
