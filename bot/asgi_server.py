@@ -55,6 +55,7 @@ class BackgroundServer:
         config = uvicorn.Config(
             self._app,
             log_level="warning",
+            log_config=None,  # our handlers: one line per event, secrets masked
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=3,
