@@ -435,9 +435,13 @@ class Pipeline:
 
     async def _provision(self, order: Order, esim: Any) -> Order:
         if order.kind is OrderKind.ESIM and not getattr(esim, "activation_code", None):
+            esim_iccid = getattr(esim, "iccid", None)
             esim = await self._complete_esim(esim)
             if esim is None:
-                return await self._needs_attention(order, "the reseller sent no activation code")
+                # Keep the ICCID so an admin can still cancel or look the eSIM up.
+                return await self._needs_attention(
+                    order, "the reseller sent no activation code", iccid=esim_iccid
+                )
         async with self._storage.db.transaction() as tx:
             if order.kind is OrderKind.ESIM:
                 await self._storage.esims.add(
@@ -713,9 +717,9 @@ class Pipeline:
             if order is not None and order.status is status:
                 await self._progress(order, stage)
 
-    async def _needs_attention(self, order: Order, why: str) -> Order:
+    async def _needs_attention(self, order: Order, why: str, **changes: Any) -> Order:
         order = await self._storage.orders.transition(
-            order, S.NEEDS_ATTENTION, failure_reason=why[:200]
+            order, S.NEEDS_ATTENTION, failure_reason=why[:200], **changes
         )
         await self._alerts.send(
             f"attention-{order.reference}",

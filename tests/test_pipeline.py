@@ -365,3 +365,30 @@ async def test_old_payments_unknown_to_a_new_database_are_reported_not_refunded(
         c.params["text"] for c in tg.calls_to("sendMessage") if c.params["chat_id"] == ADMIN_ID
     ]
     assert any("older than 48 h" in text for text in alerts)
+
+
+async def test_an_esim_without_activation_code_goes_to_a_human_with_its_iccid(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    sandbox.state.drop_webhooks(1)  # the real esim.provisioned never arrives
+    alice = tg.user(1001, "Alice")
+    await buy(bot, alice)
+    order = await the_order(bot, OrderStatus.ORDERED)
+    sandbox.state.fail_next(count=10, status=500, path_prefix="/esims")
+    incomplete = {
+        "event": "esim.provisioned",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "data": {
+            "orderId": order.reseller_order_id,
+            "externalOrderId": order.reference,
+            "esim": {"iccid": "89850000000000000042"},
+        },
+    }
+    assert await post_webhook(bot, incomplete, TEST_WEBHOOK_SECRET) == 200
+    stuck = await the_order(bot, OrderStatus.NEEDS_ATTENTION)
+    assert stuck.iccid == "89850000000000000042"
+    assert photos_to(tg, alice.chat_id) == []
+    alerts = [
+        c.params["text"] for c in tg.calls_to("sendMessage") if c.params["chat_id"] == ADMIN_ID
+    ]
+    assert any("needs attention" in text for text in alerts)
