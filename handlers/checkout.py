@@ -14,7 +14,7 @@ from bot.pricing import stars_price
 from handlers.callbacks import Callback, build, parse
 from handlers.common import answer, language_of, remember_user, reply, services_of, show
 from handlers.delivery import price_text
-from storage import IllegalTransition, Order, OrderKind, OrderStatus, Plan
+from storage import IllegalTransition, Order, OrderKind, OrderStatus
 
 __all__ = [
     "PAYLOAD_PREFIX",
@@ -109,16 +109,6 @@ async def offer(
         text = t(language, "checkout.confirm", plan=html.escape(package_name), summary=summary)
         await show(update, text, markup)
     return order
-
-
-def plan_summary_args(plan: Plan) -> dict[str, object]:
-    return {
-        "package_code": plan.code,
-        "package_name": plan.name,
-        "cost_cents": plan.price_cents,
-        "volume_bytes": plan.volume_bytes,
-        "duration_days": plan.duration_days,
-    }
 
 
 async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

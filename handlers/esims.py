@@ -107,9 +107,12 @@ def _left_text(language: str, esim: Esim) -> str:
     )
 
 
-async def _owned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Esim, str] | None:
-    """The tapped eSIM and the rest of the callback, only if this user owns it; otherwise
-    the tap is answered as stale and None returned."""
+async def _owned(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, answer_now: bool = True
+) -> tuple[Esim, str] | None:
+    """The tapped eSIM and the rest of the callback, only if this user owns it (the tap is
+    then answered, unless ``answer_now`` is False); otherwise the tap is answered as stale and
+    None returned."""
     query = update.callback_query
     callback = parse(query.data if query else None)
     user = update.effective_user
@@ -119,6 +122,8 @@ async def _owned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Es
     if esim is None or callback is None:
         await answer(query, t(language_of(update, context), "common.stale"), alert=True)
         return None
+    if answer_now:
+        await answer(query)
     return esim, callback.arg(1)
 
 
@@ -190,7 +195,6 @@ async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if owned is None:
         return
     esim, _ = owned
-    await answer(update.callback_query)
     language = language_of(update, context)
     user_id = update.effective_user.id if update.effective_user else 0
     name = _plan_name(context, esim, await _order_names(context, user_id))
@@ -278,7 +282,6 @@ async def on_usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if owned is None:
         return
     esim, _ = owned
-    await answer(update.callback_query)
     language = language_of(update, context)
     back = _back_to_card(language, esim.iccid)
     try:
@@ -339,7 +342,6 @@ async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if owned is None:
         return
     esim, _ = owned
-    await answer(update.callback_query)
     language = language_of(update, context)
     back = _back_to_card(language, esim.iccid)
     refusal = _cannot_top_up(context, esim)
@@ -376,7 +378,7 @@ async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_topup_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    owned = await _owned(update, context)
+    owned = await _owned(update, context, answer_now=False)
     if owned is None:
         return
     esim, code = owned
@@ -416,7 +418,6 @@ async def on_guide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if owned is None:
         return
     esim, _ = owned
-    await answer(update.callback_query)
     language = language_of(update, context)
     ios_link, android_link = install_links(esim.activation_code)
     text = t(

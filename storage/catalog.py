@@ -76,9 +76,6 @@ class CatalogRepo:
         )
         return _plan(row, tuple(r["country_code"] for r in country_rows))
 
-    async def count_active(self) -> int:
-        return int(await self._db.fetchval("SELECT COUNT(*) FROM packages WHERE active = 1") or 0)
-
     async def _countries(self) -> dict[str, tuple[str, ...]]:
         rows = await self._db.fetchall(
             "SELECT package_code, country_code FROM package_countries"

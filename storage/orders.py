@@ -266,26 +266,6 @@ class OrdersRepo:
         assert row is not None
         return Order.from_row(row)
 
-    async def stats_since(self, since: int) -> Row | None:
-        return await self._db.fetchone(
-            "SELECT COUNT(*) AS orders,"
-            " COALESCE(SUM(CASE WHEN status IN ('delivered','provisioned','ordered','ordering',"
-            "'paid') THEN price_stars ELSE 0 END), 0) AS stars,"
-            " COALESCE(SUM(CASE WHEN status IN ('delivered','provisioned','ordered')"
-            " THEN cost_cents ELSE 0 END), 0) AS cost_cents,"
-            " SUM(CASE WHEN status IN ('failed','needs_attention') THEN 1 ELSE 0 END) AS failures,"
-            " SUM(CASE WHEN status IN ('refunding','refunded') THEN 1 ELSE 0 END) AS refunds"
-            " FROM orders WHERE paid_at >= ?",
-            (since,),
-        )
-
-    async def top_packages_since(self, since: int, limit: int = 5) -> list[Row]:
-        return await self._db.fetchall(
-            "SELECT package_code, COUNT(*) AS n FROM orders WHERE paid_at >= ? AND kind = ?"
-            " GROUP BY package_code ORDER BY n DESC LIMIT ?",
-            (since, OrderKind.ESIM.value, limit),
-        )
-
     async def average_cost_cents(self) -> int | None:
         value = await self._db.fetchval(
             "SELECT AVG(cost_cents) FROM orders WHERE status = ?", (S.DELIVERED.value,)

@@ -95,9 +95,3 @@ class PaymentsRepo:
             f"SELECT charge_id FROM payments WHERE charge_id IN ({marks})", charge_ids
         )
         return {row["charge_id"] for row in rows}
-
-    async def stars_since(self, since: int) -> int:
-        value = await self._db.fetchval(
-            "SELECT COALESCE(SUM(amount_stars), 0) FROM payments WHERE created_at >= ?", (since,)
-        )
-        return int(value or 0)

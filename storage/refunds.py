@@ -59,9 +59,3 @@ class RefundsRepo:
     async def for_order(self, order_id: int) -> Refund | None:
         row = await self._db.fetchone("SELECT * FROM refunds WHERE order_id = ?", (order_id,))
         return None if row is None else Refund.from_row(row)
-
-    async def stars_since(self, since: int) -> int:
-        value = await self._db.fetchval(
-            "SELECT COALESCE(SUM(amount_stars), 0) FROM refunds WHERE created_at >= ?", (since,)
-        )
-        return int(value or 0)
