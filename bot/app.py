@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -79,6 +80,8 @@ def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:
             webhook_secret=settings.webhook_secret,
             provisioning_delay=settings.sandbox_provisioning_delay,
             rate_limit=settings.pikasim_rate_limit,
+            # Its state lives in memory, our database on disk: fresh ids after every restart.
+            id_seed=secrets.randbits(64),
         )
     )
     transport = httpx.ASGITransport(app=sandbox_app)

@@ -78,3 +78,21 @@ async def test_healthz_is_503_until_ready() -> None:
         ready = {"status": "ok", "database": "ok"}
         response = await client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+async def test_embedded_sandbox_restarted_next_to_the_same_database_still_delivers(
+    tmp_path: Path, tg: FakeTelegram
+) -> None:
+    """The sandbox forgets everything on restart, our database does not: its new orders must
+    not collide with the old ones (a reused order id would look like a duplicate webhook)."""
+    alice = tg.user(1001, "Alice")
+    for run in range(2):
+        async with running_bot(bot_settings(tmp_path, tg, None)) as bot:
+            await alice.send_command("/start")
+            menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
+            code = bot.services.catalog.index.country_plans("JP")[0].code
+            await alice.tap_data(build("b", code), menu)
+            await alice.wait_for_message(lambda m: "invoice" in m)
+            await alice.pay_last_invoice()
+            await alice.wait_for_message(lambda m: "photo" in m, timeout=10)
+            assert len(await bot.services.storage.esims.for_user(1001)) == run + 1

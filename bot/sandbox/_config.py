@@ -18,6 +18,9 @@ class SandboxConfig:
     rate_limit: int = 60
     rate_window: float = 60.0
     seed: int = 42  # catalog and ids deterministic per seed
+    # Ids (orders, eSIMs, top-ups) from another seed: an embedded sandbox restarted next to a
+    # database that outlives it must not hand out an old order's id again.
+    id_seed: int | None = None
     # embedded mode: deliver webhooks through this (e.g. an ASGITransport to the bot's app)
     webhook_transport: httpx.AsyncBaseTransport | None = None
     webhook_url: str | None = None  # pre-registered webhook URL (PUT /webhook changes it)

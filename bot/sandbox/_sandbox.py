@@ -33,7 +33,7 @@ class Sandbox:
         cfg = self.config
         self.clock = Clock()
         self.catalog: Catalog = build_catalog(cfg.seed)
-        ids = IdFactory(cfg.seed)
+        ids = IdFactory(cfg.seed if cfg.id_seed is None else cfg.id_seed)
         self.wallet = Wallet(ids, self.clock.now)
         self.wallet.post("deposit", cfg.initial_balance_cents, "Initial sandbox deposit")
         self.faults = Faults()
