@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import babel
 import pytest
 from babel import Locale
 from babel.dates import format_datetime
@@ -18,6 +19,14 @@ from bot.i18n import LANGUAGES, cldr, make_cldr
 ROOT = Path(__file__).resolve().parent.parent
 COUNTS = [*range(301), 1000, 1001, 1011, 1021, 1_000_000, 1_000_001, 2_000_000, 10**7, 10**12]
 DECIMALS = [0, 0.5, 1, 1.25, 2.5, 10, 999, 1000, 1234.5, 12345, 1000000]
+
+
+def test_the_installed_babel_is_the_one_that_made_the_data() -> None:
+    # Every comparison below is against this Babel; another release renames territories.
+    assert babel.__version__ == make_cldr.BABEL_VERSION, (
+        f"bot/i18n/cldr.json was made with Babel {make_cldr.BABEL_VERSION}, but"
+        f" {babel.__version__} is installed: install from requirements-test.lock"
+    )
 
 
 def test_the_checked_in_data_is_what_the_generator_makes_from_the_installed_babel() -> None:

@@ -7,6 +7,9 @@ per language); this script is the only code that does. Run it after adding a lan
     python -m bot.i18n.make_cldr
 
 tests/test_cldr.py fails while the checked-in file differs from what this script produces.
+CLDR names change between Babel releases, so the file is tied to one: ``BABEL_VERSION``, the
+version pinned in pyproject.toml's test extra and in requirements-test.lock. To move to a newer
+Babel, bump all three, run this script and check in the result.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from babel import Locale
 
 from bot.i18n import LANGUAGES
 
-__all__ = ["OUTPUT", "build", "main", "render"]
+__all__ = ["BABEL_VERSION", "OUTPUT", "build", "main", "render"]
 
 OUTPUT = Path(__file__).with_name("cldr.json")
+BABEL_VERSION = "2.18.0"  # the Babel that made cldr.json
 
 
 def _number(locale: Locale) -> dict[str, Any]:
@@ -81,6 +85,13 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    import babel
+
+    if babel.__version__ != BABEL_VERSION:
+        raise SystemExit(
+            f"Babel {babel.__version__} is installed but BABEL_VERSION is {BABEL_VERSION}:"
+            " bump BABEL_VERSION and the pins together (see this module's docstring)"
+        )
     OUTPUT.write_text(render(build()), encoding="utf-8")
     print(f"wrote {OUTPUT}")
 
