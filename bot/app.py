@@ -20,8 +20,8 @@ from bot.catalog import CatalogService
 from bot.events import ResellerEvent
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.listener import ListenerHooks, create_listener
+from bot.orders import Orders
 from bot.pikasim import PikaSimClient, RequestBudget
-from bot.pipeline import Pipeline
 from bot.services import Services
 from bot.settings import Settings
 from bot.wallet import Wallet
@@ -50,13 +50,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     alerts = Alerts(settings.admin_ids, secrets=settings.secrets)
     catalog = CatalogService(storage, reseller, refresh_hours=settings.catalog_sync_hours)
     wallet = Wallet(reseller, alerts, settings.low_balance_cents)
-    pipeline = Pipeline(settings, storage, reseller, alerts, wallet)
+    orders = Orders(settings, storage, reseller, alerts, wallet)
     services = Services(
         settings=settings,
         storage=storage,
         reseller=reseller,
         catalog=catalog,
-        pipeline=pipeline,
+        orders=orders,
         alerts=alerts,
         wallet=wallet,
         sandbox=sandbox,
@@ -90,6 +90,7 @@ def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:
 
 def build_application(services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
     from handlers import register_handlers
+    from handlers.delivery import Notifier
 
     settings = services.settings
     application = (
@@ -103,7 +104,8 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
     )
     application.bot_data["services"] = services
     services.alerts.bot = application.bot
-    services.pipeline.attach(application)
+    # Application tasks are awaited on stop(), so work in flight finishes cleanly.
+    services.orders.connect(application.bot, Notifier(application.bot), application.create_task)
     register_handlers(application)
     return application
 
@@ -140,7 +142,7 @@ async def serve(
                 log.info("stopping")
                 services.ready = False
                 await application.updater.stop()  # type: ignore[union-attr]
-                await services.pipeline.shutdown()
+                await services.orders.shutdown()
                 await application.stop()
         finally:
             await server.stop()
@@ -154,7 +156,7 @@ async def _start_bot(
 
     await on_startup(application)
     services.languages = await services.storage.users.languages()
-    await services.pipeline.register_webhook(EMBEDDED_BOT_URL)
+    await services.orders.register_webhook(EMBEDDED_BOT_URL)
     # Never drop pending updates: they may hold a successful_payment.
     await application.updater.start_polling(  # type: ignore[union-attr]
         drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, timeout=10
@@ -176,7 +178,7 @@ def _schedule_jobs(
     settings = services.settings
 
     async def reconcile(context: ContextTypes.DEFAULT_TYPE) -> None:
-        await services.pipeline.reconcile()
+        await services.orders.reconcile()
 
     async def sync_catalog(context: ContextTypes.DEFAULT_TYPE) -> None:
         await services.catalog.refresh_if_stale()
@@ -185,10 +187,16 @@ def _schedule_jobs(
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
+    async def check_books(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await services.orders.books.check_daily()
+
+    async def alert_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await services.alerts.send_digest()
+
     async def at_start() -> None:
         # Sync a stale catalog and finish what the last run left half-done, off the start path.
         await services.catalog.refresh_if_stale()
-        await services.pipeline.reconcile()
+        await services.orders.reconcile()
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
@@ -197,6 +205,8 @@ def _schedule_jobs(
     jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
     jobs.run_repeating(check_wallet, interval=300, first=300, name="wallet")
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
+    jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
+    jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
 
 
 def _listener_hooks(

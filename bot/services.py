@@ -10,8 +10,8 @@ from telegram.ext import CallbackContext
 if TYPE_CHECKING:
     from bot.alerts import Alerts
     from bot.catalog import CatalogService
+    from bot.orders import Orders
     from bot.pikasim import PikaSimClient
-    from bot.pipeline import Pipeline
     from bot.settings import Settings
     from bot.wallet import Wallet
     from storage import Storage
@@ -25,7 +25,7 @@ class Services:
     storage: Storage
     reseller: PikaSimClient
     catalog: CatalogService
-    pipeline: Pipeline
+    orders: Orders
     alerts: Alerts
     wallet: Wallet
     sandbox: Any = None  # the embedded sandbox's state, when no API key is set

@@ -159,6 +159,8 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "markup_percent": (_integer(0, 1000), "25"),
     "stars_per_usd": (_integer(1, 10_000), "77"),
     "reconcile_seconds": (_integer(1), "60"),
+    "order_stuck_seconds": (_integer(1), "1800"),
+    "invoice_ttl_seconds": (_integer(60), "3600"),
     "catalog_sync_hours": (_number(0.01), "6"),
     "low_balance_cents": (_integer(0), "2000"),
     "sandbox_provisioning_delay": (_number(0), "3"),
@@ -184,6 +186,8 @@ class Settings:
     markup_percent: int
     stars_per_usd: int
     reconcile_seconds: int
+    order_stuck_seconds: int
+    invoice_ttl_seconds: int
     catalog_sync_hours: float
     low_balance_cents: int
     sandbox_provisioning_delay: float

@@ -15,7 +15,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
-from handlers import admin_orders, admin_refund, admin_stats, admin_wallet, admin_webhook
+from handlers import (
+    admin_audit,
+    admin_orders,
+    admin_refund,
+    admin_stats,
+    admin_wallet,
+    admin_webhook,
+)
 from handlers.admin_common import ButtonHandler, Handler, admin_command, audit, is_admin_update
 from handlers.callbacks import parse
 from handlers.common import answer, language_of, reply, stale_text
@@ -40,6 +47,7 @@ COMMANDS: dict[str, Handler] = {
     "user": admin_orders.on_user,
     "refund": admin_refund.on_refund,
     "stats": admin_stats.on_stats,
+    "audit": admin_audit.on_audit,
     "transactions": admin_wallet.on_transactions,
     "deposit": admin_wallet.on_deposit,
     "webhook": admin_webhook.on_webhook,
@@ -51,6 +59,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "rf": admin_refund.on_refund_button,
     "ro": admin_refund.on_refund_button,
     "rx": admin_refund.on_refund_button,
+    "ck": admin_orders.on_check_again,
     "ol": admin_orders.on_orders_page,
     "tx": admin_wallet.on_transactions_page,
     "wt": admin_webhook.on_webhook_test,

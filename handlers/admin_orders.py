@@ -48,13 +48,55 @@ async def on_order(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
         return
     text = await order_card(context, order, language)
-    markup = None
-    if await refundable(context, order):
-        button = InlineKeyboardButton(
-            t(language, "admin.button.refund"), callback_data=build("a", "rp", order.reference)
+    await reply(update, text, await order_buttons(context, order, language))
+
+
+async def order_buttons(
+    context: ContextTypes.DEFAULT_TYPE, order: Order, language: str
+) -> InlineKeyboardMarkup | None:
+    """needs_attention gets its three exits; any other refundable order a Refund button."""
+    reference = order.reference
+    if order.status is OrderStatus.NEEDS_ATTENTION:
+        rows = [("admin.order.button.check", "ck"), ("admin.order.button.refund_only", "ro")]
+        if order.iccid and not order.is_topup:
+            rows.insert(1, ("admin.order.button.cancel_refund", "rp"))
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(language, key), callback_data=build("a", action, reference)
+                    )
+                ]
+                for key, action in rows
+            ]
         )
-        markup = InlineKeyboardMarkup([[button]])
-    await reply(update, text, markup)
+    if not await refundable(context, order):
+        return None
+    button = InlineKeyboardButton(
+        t(language, "admin.button.refund"), callback_data=build("a", "rp", reference)
+    )
+    return InlineKeyboardMarkup([[button]])
+
+
+async def on_check_again(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
+) -> None:
+    """``a:ck:<reference>``: read a needs_attention order from the reseller again."""
+    language = language_of(update, context)
+    services = services_of(context)
+    order = await services.storage.orders.by_reference(callback.arg(1))
+    if order is None:
+        await show(update, t(language, "admin.not_found", key=html.escape(callback.arg(1))))
+        return
+    outcome = await services.orders.check_again(order)
+    text = t(
+        language,
+        f"admin.check.{outcome.result}",
+        reference=order.reference,
+        detail=html.escape(outcome.detail),
+        status=outcome.order.status.value,
+    )
+    await show(update, text, await order_buttons(context, outcome.order, language))
 
 
 async def order_card(context: ContextTypes.DEFAULT_TYPE, order: Order, language: str) -> str:

@@ -1,5 +1,5 @@
 """Checkout: an invoice in Telegram Stars (or a Confirm button with PAYMENTS=off), the
-pre-checkout answer, and the successful payment that hands the order to the pipeline."""
+pre-checkout answer, and the successful payment that hands the order to ``bot.orders``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from bot.pricing import stars_price
 from handlers.callbacks import Callback, build, parse
 from handlers.common import answer, language_of, remember_user, reply, services_of, show
 from handlers.delivery import price_text
-from storage import IllegalTransition, Order, OrderKind, OrderStatus
+from handlers.topup_cache import cached_topup_option
+from storage import IllegalTransition, Order, OrderKind, OrderStatus, now
 
 __all__ = [
     "PAYLOAD_PREFIX",
@@ -29,6 +30,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PAYLOAD_PREFIX = "order:"
+_DEAD_ESIM = frozenset({"CANCELLED", "REVOKED", "EXPIRED", "USED_UP", "SUSPENDED"})
 
 
 def plan_price(context: ContextTypes.DEFAULT_TYPE, cost_cents: int) -> int:
@@ -62,18 +64,28 @@ async def offer(
     language = language_of(update, context)
     await remember_user(update, context)
     paying = services.settings.payments == "stars"
-    services.pipeline.warm_up()
-    order = await services.storage.orders.create(
-        kind=kind,
-        user_id=user.id,
-        chat_id=chat.id,
-        package_code=package_code,
-        package_name=package_name,
-        price_stars=plan_price(context, cost_cents) if paying else 0,
-        cost_cents=cost_cents,
-        language=language,
-        target_iccid=target_iccid,
+    if not await services.wallet.can_cover_now(cost_cents):
+        await show(update, t(language, "checkout.declined.unavailable"))
+        return None
+    services.orders.warm_up()
+    price_stars = plan_price(context, cost_cents) if paying else 0
+    # Tapping Buy again for the same plan reuses the open invoice's order: one row, not one a tap.
+    since = now() - services.settings.invoice_ttl_seconds
+    order = await services.storage.orders.open_unpaid(
+        user.id, kind, package_code, target_iccid, since
     )
+    if order is None or order.price_stars != price_stars or order.cost_cents != cost_cents:
+        order = await services.storage.orders.create(
+            kind=kind,
+            user_id=user.id,
+            chat_id=chat.id,
+            package_code=package_code,
+            package_name=package_name,
+            price_stars=price_stars,
+            cost_cents=cost_cents,
+            language=language,
+            target_iccid=target_iccid,
+        )
     summary = t(
         language,
         "checkout.description",
@@ -136,16 +148,43 @@ async def _pre_checkout_problem(
         return "unknown"
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return "already_paid" if order.paid_at else "expired"
+    if order.created_at < now() - services.settings.invoice_ttl_seconds:
+        return "expired"
     if currency != "XTR" or amount != order.price_stars:
         return "price_changed"
-    if order.kind is OrderKind.ESIM:
-        plan = services.catalog.index.by_code.get(order.package_code)
-        if plan is None:
-            return "not_sold"
-        if plan.price_cents != order.cost_cents:
-            return "price_changed"
+    problem = (
+        await _topup_problem(context, order)
+        if order.kind is OrderKind.TOPUP
+        else _plan_problem(context, order)
+    )
+    if problem is not None:
+        return problem
     if not services.wallet.can_cover(order.cost_cents):
         return "unavailable"
+    return None
+
+
+def _plan_problem(context: ContextTypes.DEFAULT_TYPE, order: Order) -> str | None:
+    plan = services_of(context).catalog.index.by_code.get(order.package_code)
+    if plan is None:
+        return "not_sold"
+    if plan.price_cents != order.cost_cents:
+        return "price_changed"
+    return None
+
+
+async def _topup_problem(context: ContextTypes.DEFAULT_TYPE, order: Order) -> str | None:
+    """The eSIM is still the payer's and alive, and the option is still offered at that price
+    (from what was fetched when it was offered: no reseller call here)."""
+    iccid = order.target_iccid or ""
+    esim = await services_of(context).storage.esims.owned_by(iccid, order.user_id)
+    if esim is None or (esim.status or "").upper() in _DEAD_ESIM:
+        return "esim_gone"
+    fresh, option = cached_topup_option(context, iccid, order.package_code)
+    if fresh and option is None:
+        return "not_sold"
+    if option is not None and option.price_cents != order.cost_cents:
+        return "price_changed"
     return None
 
 
@@ -156,7 +195,7 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
         return
     payment = message.successful_payment
     services = services_of(context)
-    order = await services.pipeline.record_payment(
+    order = await services.orders.record_payment(
         charge_id=payment.telegram_payment_charge_id,
         user_id=user.id,
         amount=payment.total_amount,
@@ -173,8 +212,8 @@ async def _show_progress_and_start(
     update: Update, context: ContextTypes.DEFAULT_TYPE, order: Order
 ) -> None:
     services = services_of(context)
-    # The pipeline starts first: the customer's eSIM should not wait for our "thank you".
-    services.pipeline.start(order)
+    # The order starts first: the customer's eSIM should not wait for our "thank you".
+    services.orders.start(order)
     language = order.language or language_of(update, context)
     stage = "topup_paid" if order.kind is OrderKind.TOPUP else "paid"
     sent = await reply(
@@ -215,7 +254,7 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await answer(query, t(language, "common.stale"), alert=True)
         return
     try:
-        order = await services.pipeline.mark_paid_without_stars(order)
+        order = await services.orders.mark_paid_without_stars(order)
     except IllegalTransition:  # a double tap: the first one won
         await answer(query, t(language, "common.stale"), alert=True)
         return

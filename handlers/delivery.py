@@ -1,7 +1,7 @@
-"""What the customer sees while the pipeline works: progress, the eSIM, refunds.
+"""What the customer sees while an order moves: progress, the eSIM, refunds.
 
-The pipeline calls these; each is safe to repeat (an edit that changes nothing is ignored),
-because after a crash the pipeline may redo the step that sent it.
+``Notifier`` is the chat side of ``bot.orders.Delivery``; each method is safe to repeat (an edit
+that changes nothing is ignored), because after a crash the order code may redo a step.
 """
 
 from __future__ import annotations
@@ -150,6 +150,10 @@ class Notifier:
         edit_in_place = message_id is not None and reason != "admin"
         if edit_in_place and await self._edit(order.chat_id, message_id or 0, text):
             return
+        await self._send(order.chat_id, text)
+
+    async def late(self, order: Order) -> None:
+        text = t(order.language or "en", "progress.late", reference=order.reference)
         await self._send(order.chat_id, text)
 
     async def needs_attention(self, order: Order) -> None:

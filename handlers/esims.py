@@ -26,6 +26,7 @@ from handlers.browse import days_text, shown_price, volume_text
 from handlers.callbacks import build, fits, parse
 from handlers.common import answer, language_of, services_of, show
 from handlers.delivery import esim_keyboard, install_links
+from handlers.topup_cache import TOPUP_CACHE_SECONDS, topup_cache
 from storage import Esim, OrderKind, now
 
 __all__ = [
@@ -44,7 +45,6 @@ GIB = 1024**3
 MIB = 1024**2
 _LISTED = 20  # eSIMs on the "My eSIMs" page
 _BAR_CELLS = 10
-_TOPUP_CACHE_SECONDS = 900  # the options shown are the ones sold, if bought soon enough
 _FINAL = frozenset({"EXPIRED", "CANCELLED", "REVOKED"})
 # My eSIMs asks the reseller only about eSIMs not checked for this long, and at most this
 # many per tap, so that a customer tapping away cannot eat the account's request budget.
@@ -306,23 +306,15 @@ def _option_volume(option: TopupOption) -> int:
     return _bytes(option.volume_bytes, option.volume_gb, None) or 0
 
 
-def _topup_cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, list[Any]]]:
-    # Per application (not per module), so two bots in one process never share it.
-    cache: dict[str, tuple[float, list[Any]]] = context.bot_data.setdefault("topup_options", {})
-    if len(cache) > 1000:
-        cache.clear()
-    return cache
-
-
 async def _topup_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption]:
     options = await services_of(context).reseller.topup_options(iccid, priority=Priority.CUSTOMER)
-    _topup_cache(context)[iccid] = (time.monotonic(), options)
+    topup_cache(context)[iccid] = (time.monotonic(), options)
     return options
 
 
 async def _known_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption]:
-    cached = _topup_cache(context).get(iccid)
-    if cached is not None and time.monotonic() - cached[0] < _TOPUP_CACHE_SECONDS:
+    cached = topup_cache(context).get(iccid)
+    if cached is not None and time.monotonic() - cached[0] < TOPUP_CACHE_SECONDS:
         return cached[1]
     return await _topup_options(context, iccid)
 

@@ -12,7 +12,7 @@ __all__ = ["on_reseller_event", "register"]
 
 
 async def on_reseller_event(update: ResellerEvent, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await services_of(context).pipeline.handle_webhook(update.event_id)
+    await services_of(context).orders.handle_webhook(update.event_id)
 
 
 def register(application: Application) -> None:

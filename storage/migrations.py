@@ -134,4 +134,20 @@ _V1 = (
 # A payment that matched no order is refunded; "owed" until Telegram confirms, then "done".
 _V2 = ("ALTER TABLE payments ADD COLUMN refund_status TEXT",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Every paid order has an exit (bot/orders): when it was placed with the reseller (the books),
+# when the customer and admins were told it is late, and what became of an eSIM that arrived
+# after the order was refunded ("watch" until it is cancelled or known never to come).
+# A refund records whether the reseller cancel came first, so a crash between the cancel and the
+# Stars refund still ends in the refund.
+_V3 = (
+    "ALTER TABLE orders ADD COLUMN ordered_at INTEGER",
+    "ALTER TABLE orders ADD COLUMN late_notified_at INTEGER",
+    "ALTER TABLE orders ADD COLUMN after_refund TEXT",
+    "ALTER TABLE refunds ADD COLUMN cancel_iccid TEXT",
+    "ALTER TABLE refunds ADD COLUMN cancel_outcome TEXT",
+    "CREATE INDEX orders_by_target ON orders (target_iccid)",
+    "CREATE INDEX orders_by_ordered_at ON orders (ordered_at)",
+    "CREATE INDEX payments_by_created_at ON payments (created_at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)

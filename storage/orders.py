@@ -10,6 +10,8 @@ from typing import Any
 from storage.db import Database, Row, Transaction, now
 
 __all__ = [
+    "FINAL",
+    "WAITING_FOR_ESIM",
     "IllegalTransition",
     "Order",
     "OrderKind",
@@ -43,18 +45,23 @@ S = OrderStatus
 # by an admin into delivery or a refund.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.AWAITING_PAYMENT: frozenset({S.PAID, S.EXPIRED}),
-    S.PAID: frozenset({S.ORDERING, S.FAILED, S.NEEDS_ATTENTION}),
-    S.ORDERING: frozenset({S.ORDERED, S.PROVISIONED, S.FAILED, S.NEEDS_ATTENTION}),
-    S.ORDERED: frozenset({S.PROVISIONED, S.FAILED, S.NEEDS_ATTENTION}),
-    S.PROVISIONED: frozenset({S.DELIVERED, S.NEEDS_ATTENTION}),
+    # An admin may refund a paid order in any state; an eSIM arriving later is cancelled.
+    S.PAID: frozenset({S.ORDERING, S.FAILED, S.NEEDS_ATTENTION, S.REFUNDING}),
+    S.ORDERING: frozenset({S.ORDERED, S.PROVISIONED, S.FAILED, S.NEEDS_ATTENTION, S.REFUNDING}),
+    S.ORDERED: frozenset({S.PROVISIONED, S.FAILED, S.NEEDS_ATTENTION, S.REFUNDING}),
+    S.PROVISIONED: frozenset({S.DELIVERED, S.NEEDS_ATTENTION, S.REFUNDING}),
     S.DELIVERED: frozenset({S.REFUNDING}),
     S.FAILED: frozenset({S.REFUNDING}),
     S.REFUNDING: frozenset({S.REFUNDED, S.NEEDS_ATTENTION}),
-    S.NEEDS_ATTENTION: frozenset({S.REFUNDING, S.PROVISIONED, S.DELIVERED}),
+    # "Check again" may find the order still pending with the reseller: back to waiting.
+    S.NEEDS_ATTENTION: frozenset({S.REFUNDING, S.ORDERED, S.PROVISIONED, S.DELIVERED}),
     S.REFUNDED: frozenset(),
     S.EXPIRED: frozenset({S.PAID}),  # a late payment for an expired invoice is still honoured
 }
 IN_PROGRESS = (S.PAID, S.ORDERING, S.ORDERED, S.PROVISIONED, S.REFUNDING)
+# Where an order may rest for good (a delivered one can still be refunded by an admin).
+FINAL = frozenset({S.DELIVERED, S.REFUNDED, S.EXPIRED})
+WAITING_FOR_ESIM = (S.PAID, S.ORDERING, S.ORDERED)
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
 
@@ -92,6 +99,9 @@ class Order:
     updated_at: int
     paid_at: int | None
     delivered_at: int | None
+    ordered_at: int | None = None
+    late_notified_at: int | None = None
+    after_refund: str | None = None  # an eSIM arriving after the refund: watch / cancelled / ...
 
     @classmethod
     def from_row(cls, row: Row) -> Order:
@@ -200,6 +210,55 @@ class OrdersRepo:
         rows = await self._db.fetchall(
             f"SELECT * FROM orders WHERE status IN ({marks}) ORDER BY id",
             [status.value for status in statuses],
+        )
+        return [Order.from_row(row) for row in rows]
+
+    async def topups_of(self, iccid: str) -> list[Order]:
+        """Every paid top-up of an eSIM (what a refund of the eSIM covers)."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE kind = ? AND target_iccid = ? AND status NOT IN (?, ?)"
+            " ORDER BY id",
+            (OrderKind.TOPUP.value, iccid, S.AWAITING_PAYMENT.value, S.EXPIRED.value),
+        )
+        return [Order.from_row(row) for row in rows]
+
+    async def open_unpaid(
+        self, user_id: int, kind: OrderKind, package_code: str, target_iccid: str | None, since: int
+    ) -> Order | None:
+        """The customer's newest unpaid order for the same plan, still within its invoice TTL."""
+        row = await self._db.fetchone(
+            "SELECT * FROM orders WHERE user_id = ? AND status = ? AND kind = ?"
+            " AND package_code = ? AND COALESCE(target_iccid, '') = ? AND created_at >= ?"
+            " ORDER BY id DESC LIMIT 1",
+            (
+                user_id,
+                S.AWAITING_PAYMENT.value,
+                kind.value,
+                package_code,
+                target_iccid or "",
+                since,
+            ),
+        )
+        return _order(row)
+
+    async def expire_unpaid(self, before: int) -> int:
+        """Expire unpaid orders created before ``before`` in one statement."""
+        async with self._db.transaction() as tx:
+            return await tx.execute(
+                "UPDATE orders SET status = ?, updated_at = ? WHERE status = ? AND created_at < ?",
+                (S.EXPIRED.value, now(), S.AWAITING_PAYMENT.value, before),
+            )
+
+    async def watching_after_refund(self) -> list[Order]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE after_refund = 'watch' ORDER BY id"
+        )
+        return [Order.from_row(row) for row in rows]
+
+    async def placed_between(self, since: int, until: int) -> list[Order]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM orders WHERE ordered_at >= ? AND ordered_at < ? ORDER BY id",
+            (since, until),
         )
         return [Order.from_row(row) for row in rows]
 

@@ -87,6 +87,19 @@ class PaymentsRepo:
         row = await self._db.fetchone("SELECT * FROM payments WHERE order_id = ?", (order_id,))
         return None if row is None else Payment.from_row(row)
 
+    async def for_books(self, since: int, until: int) -> list[Row]:
+        """Each payment of the period with what became of it: ``amount_stars``,
+        ``order_status`` (None for a payment that matched no order), ``refund_status`` of an
+        unmatched payment, and the Stars of a completed refund (``refunded_stars``)."""
+        return await self._db.fetchall(
+            "SELECT p.amount_stars, p.refund_status, o.status AS order_status,"
+            " CASE WHEN r.status = 'done' THEN r.amount_stars END AS refunded_stars"
+            " FROM payments p LEFT JOIN orders o ON o.id = p.order_id"
+            " LEFT JOIN refunds r ON r.order_id = p.order_id"
+            " WHERE p.created_at >= ? AND p.created_at < ?",
+            (since, until),
+        )
+
     async def known_charge_ids(self, charge_ids: list[str]) -> set[str]:
         if not charge_ids:
             return set()

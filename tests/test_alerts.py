@@ -72,16 +72,21 @@ async def test_a_low_wallet_alerts_every_admin_once(tmp_path: Path, tg: FakeTele
             await every_admin_told(tg, "wallet is low")
 
 
-async def test_a_402_alerts_every_admin_and_a_second_one_is_held_back(
+async def test_a_402_alerts_every_admin_once_per_order(
     admins_bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
     alice = tg.user(1001, "Alice")
+    references = []
     for _ in range(2):
         sandbox.state.fail_next(1, status=402, path_prefix="/orders")
         order = await buy(admins_bot, alice)
         failed = await settle(admins_bot, order, OrderStatus.REFUNDED)
         assert failed.failure_reason == "insufficient_balance"
-    await every_admin_told(tg, "wallet is too low for order")
+        references.append(order.reference)
+    # Critical: never held back, and one alert per order (each names its reference).
+    await every_admin_told(tg, "wallet is too low for order", count=2)
+    for reference in references:
+        assert len(alerts_to(tg.user(ADMIN_ID), reference)) == 1
     assert len(tg.refunds) == 2  # the customers are refunded regardless
 
 
@@ -114,7 +119,7 @@ async def test_repeated_reseller_errors_alert_every_admin(
         current = await eventually(lambda c=count: attempts(c), timeout=10)
         if count < 3:
             await services.storage.orders.update(current, next_check_at=now() - 1)
-            await services.pipeline.advance(order.id)
+            await services.orders.advance(order.id)
     await every_admin_told(tg, "The reseller keeps failing")
     sandbox.state.clear_faults()
 

@@ -104,7 +104,7 @@ async def test_duplicate_successful_payment_changes_nothing(
         },
     )
     await eventually(lambda: tg.pending_updates == [])
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     assert reseller_orders(sandbox, order.reference) == 1
     assert len(photos_to(tg, alice.chat_id)) == 1
     assert tg.refunds == []
@@ -194,7 +194,7 @@ async def test_without_public_url_orders_are_polled(
 ) -> None:
     settings = bot_settings(tmp_path, tg, sandbox, public_url=None)
     async with running_bot(settings) as bot:
-        assert bot.services.pipeline.webhooks_expected is False
+        assert bot.services.orders.webhooks_expected is False
         alice = tg.user(1001, "Alice")
         await buy(bot, alice)
         order = await the_order(bot, OrderStatus.DELIVERED, timeout=15)
@@ -206,10 +206,10 @@ async def test_without_public_url_orders_are_polled(
 async def test_pre_checkout_declines_when_the_wallet_is_known_to_be_short(
     bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
-    sandbox.state.set_balance(0)
-    await bot.services.wallet.refresh()
     alice = tg.user(1001, "Alice")
     await open_invoice(alice, a_plan(bot))
+    sandbox.state.set_balance(0)
+    await bot.services.wallet.refresh()
     with pytest.raises(PaymentDeclined, match="cannot sell this plan right now"):
         await alice.pay_last_invoice()
     assert tg.star_transactions == []
@@ -270,7 +270,7 @@ async def test_payment_lost_in_a_crash_is_found_in_the_stars_ledger(
     alice = tg.user(1001, "Alice")
     await open_invoice(alice, a_plan(bot))
     charge_id = await alice.pay_without_update()
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     order = await the_order(bot, OrderStatus.DELIVERED)
     payment = await bot.services.storage.payments.for_order(order.id)
     assert payment is not None and payment.charge_id == charge_id
@@ -283,7 +283,7 @@ async def test_payment_matching_no_order_is_refunded(
 ) -> None:
     tg.user(1001, "Alice")
     charge_id = tg.record_star_payment(1001, 50, "order:NOSUCHREF0")
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     assert [r.charge_id for r in tg.refunds] == [charge_id]
     assert sandbox.state.orders == {}
 
@@ -296,7 +296,7 @@ async def test_two_payments_for_one_order_pay_once_and_refund_the_other(
     [order] = await bot.services.storage.orders.with_status(OrderStatus.AWAITING_PAYMENT)
     payload, amount = f"order:{order.reference}", order.price_stars
     charges = [tg.record_star_payment(1001, amount, payload) for _ in range(2)]
-    pipeline = bot.services.pipeline
+    pipeline = bot.services.orders
     results = await asyncio.gather(
         *(
             pipeline.record_payment(
@@ -332,7 +332,7 @@ async def test_a_customer_who_blocked_the_bot_does_not_stall_the_others(
     # The reconciler still works for everyone else: Bob's lost payment is found.
     await open_invoice(bob, a_plan(bot))
     await bob.pay_without_update()
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     await eventually(lambda: photos_to(tg, bob.chat_id))
     assert await bot.services.storage.webhook_events.unprocessed() == []
 
@@ -345,11 +345,11 @@ async def test_an_orphan_refund_that_fails_is_retried(
     await eventually(lambda: bot.services.wallet.cents is not None)
     charge_id = tg.record_star_payment(1001, 50, "order:NOSUCHREF0")
     tg.fail_next("refundStarPayment", 500, count=2)  # the payment round and its retry both fail
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     assert tg.refunds == []
     payment = await bot.services.storage.payments.by_charge_id(charge_id)
     assert payment is not None and payment.refund_status == "owed"
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     assert [r.charge_id for r in tg.refunds] == [charge_id]
     payment = await bot.services.storage.payments.by_charge_id(charge_id)
     assert payment is not None and payment.refund_status == "done"
@@ -361,7 +361,7 @@ async def test_old_payments_unknown_to_a_new_database_are_reported_not_refunded(
     tg.user(1001, "Alice")
     tg.record_star_payment(1001, 50, "order:OLDORDER00")
     tg.star_transactions[-1].date -= 5 * 24 * 3600  # paid five days ago
-    await bot.services.pipeline.reconcile()
+    await bot.services.orders.reconcile()
     assert tg.refunds == []
     alerts = [
         c.params["text"] for c in tg.calls_to("sendMessage") if c.params["chat_id"] == ADMIN_ID

@@ -35,7 +35,7 @@ async def test_migrations_run_once(tmp_path: Path) -> None:
         await store.open()
         versions = await store.db.fetchall("SELECT version FROM schema_migrations")
         await store.close()
-        assert [row["version"] for row in versions] == [1, 2]
+        assert [row["version"] for row in versions] == [1, 2, 3]
 
 
 async def new_order(storage: Storage) -> Order:

@@ -237,17 +237,21 @@ class PikaSimClient:
         limit: int = 20,
         *,
         priority: Priority = Priority.BACKGROUND,
+        retry: bool = True,
     ) -> OrderPage:
         params = _params(status=status, page=page, limit=max(1, limit))
-        body = await self._request("GET", "/orders", params=params, priority=priority)
+        body = await self._request("GET", "/orders", params=params, priority=priority, retry=retry)
         data = _data(body, "GET /orders")
         if isinstance(data, list):
             data = {"orders": data}
         return self._model(OrderPage, data, "GET /orders")
 
-    async def order(self, order_id: str, *, priority: Priority = Priority.BACKGROUND) -> Order:
+    async def order(
+        self, order_id: str, *, priority: Priority = Priority.BACKGROUND, retry: bool = True
+    ) -> Order:
+        """One order; ``retry=False`` for periodic checks, which come back later anyway."""
         path = f"/orders/{_segment(order_id, 'order id')}"
-        body = await self._request("GET", path, priority=priority)
+        body = await self._request("GET", path, priority=priority, retry=retry)
         data = _data(body, f"GET {path}")
         if isinstance(data, Mapping) and isinstance(data.get("order"), Mapping):
             data = data["order"]
@@ -255,9 +259,11 @@ class PikaSimClient:
 
     # --- eSIMs -------------------------------------------------------------------------
 
-    async def esim(self, iccid: str, *, priority: Priority = Priority.CUSTOMER) -> Esim:
+    async def esim(
+        self, iccid: str, *, priority: Priority = Priority.CUSTOMER, retry: bool = True
+    ) -> Esim:
         path = f"/esims/{_segment(iccid, 'ICCID')}"
-        body = await self._request("GET", path, priority=priority)
+        body = await self._request("GET", path, priority=priority, retry=retry)
         data = _data(body, f"GET {path}")
         if (
             isinstance(data, Mapping)
@@ -382,9 +388,10 @@ class PikaSimClient:
         json: Any = None,
         idempotent: bool = False,
         cancel: bool = False,
+        retry: bool = True,
     ) -> dict[str, Any]:
         """Send one API call (with retries when allowed) and return the JSON object."""
-        retriable = method == "GET" or idempotent
+        retriable = retry and (method == "GET" or idempotent)
         url = self.base_url + path
         headers = {"X-API-Key": self._api_key, "Accept": "application/json"}
         attempt = 0
