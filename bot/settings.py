@@ -160,7 +160,7 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "stars_per_usd": (_integer(1, 10_000), "77"),
     "reconcile_seconds": (_integer(1), "60"),
     "order_stuck_seconds": (_integer(1), "1800"),
-    "invoice_ttl_seconds": (_integer(60), "3600"),
+    "invoice_ttl_seconds": (_integer(1), "3600"),
     "catalog_sync_hours": (_number(0.01), "6"),
     "low_balance_cents": (_integer(0), "2000"),
     "sandbox_provisioning_delay": (_number(0), "3"),

@@ -317,6 +317,7 @@ class Refunds:
         """An eSIM arrived for an order that is no longer waiting: cancel it when unused."""
         core = self._core
         cancel = await self._cancel(iccid)
+        crash_point("after_late_cancel")
         state = {"cancelled": "cancelled", "refused": "refused", "unclear": "watch"}[cancel.result]
         await core.storage.orders.update(
             order, after_refund=state, iccid=order.iccid or iccid, next_check_at=now() + 600
