@@ -68,24 +68,17 @@ async def offer(
         await show(update, t(language, "checkout.declined.unavailable"))
         return None
     services.orders.warm_up()
-    price_stars = plan_price(context, cost_cents) if paying else 0
-    # Tapping Buy again for the same plan reuses the open invoice's order: one row, not one a tap.
-    since = now() - services.settings.invoice_ttl_seconds
-    order = await services.storage.orders.open_unpaid(
-        user.id, kind, package_code, target_iccid, since
+    order = await services.orders.open_order(
+        kind=kind,
+        user_id=user.id,
+        chat_id=chat.id,
+        package_code=package_code,
+        package_name=package_name,
+        price_stars=plan_price(context, cost_cents) if paying else 0,
+        cost_cents=cost_cents,
+        language=language,
+        target_iccid=target_iccid,
     )
-    if order is None or order.price_stars != price_stars or order.cost_cents != cost_cents:
-        order = await services.storage.orders.create(
-            kind=kind,
-            user_id=user.id,
-            chat_id=chat.id,
-            package_code=package_code,
-            package_name=package_name,
-            price_stars=price_stars,
-            cost_cents=cost_cents,
-            language=language,
-            target_iccid=target_iccid,
-        )
     summary = t(
         language,
         "checkout.description",
@@ -226,7 +219,7 @@ async def _show_progress_and_start(
         ),
     )
     if sent is not None:
-        await services.storage.orders.update(order, progress_message_id=sent.message_id)
+        await services.orders.progress_message(order, sent.message_id)
 
 
 async def _own_unpaid_order(
@@ -272,7 +265,7 @@ async def on_cancel_unpaid(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await answer(query, t(language, "common.stale"), alert=True)
         return
     try:
-        await services_of(context).storage.orders.transition(order, OrderStatus.EXPIRED)
+        await services_of(context).orders.cancel_unpaid(order)
     except IllegalTransition:  # confirmed or cancelled by a tap a moment earlier
         await answer(query, t(language, "common.stale"), alert=True)
         return

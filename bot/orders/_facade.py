@@ -110,6 +110,46 @@ class Orders:
         """See ``Payments.record``: the paid order, or None (repeated, or refunded at once)."""
         return await self._payments.record(**payment)
 
+    async def open_order(
+        self,
+        *,
+        kind: OrderKind,
+        user_id: int,
+        chat_id: int,
+        package_code: str,
+        package_name: str,
+        price_stars: int,
+        cost_cents: int,
+        language: str | None,
+        target_iccid: str | None = None,
+    ) -> Order:
+        """An unpaid order for an invoice. Buying the same plan again within the invoice TTL
+        (same price) reuses the open one: one row per purchase, not one per tap."""
+        orders = self._core.storage.orders
+        since = now() - self._core.settings.invoice_ttl_seconds
+        order = await orders.open_unpaid(user_id, kind, package_code, target_iccid, since)
+        if order is not None and (order.price_stars, order.cost_cents) == (price_stars, cost_cents):
+            return order
+        return await orders.create(
+            kind=kind,
+            user_id=user_id,
+            chat_id=chat_id,
+            package_code=package_code,
+            package_name=package_name,
+            price_stars=price_stars,
+            cost_cents=cost_cents,
+            language=language,
+            target_iccid=target_iccid,
+        )
+
+    async def cancel_unpaid(self, order: Order) -> Order:
+        """The customer dismissed an unpaid order (raises IllegalTransition if it moved)."""
+        return await self._core.storage.orders.transition(order, S.EXPIRED)
+
+    async def progress_message(self, order: Order, message_id: int) -> None:
+        """Remember the message that shows the order's progress (edited as it moves)."""
+        await self._core.storage.orders.update(order, progress_message_id=message_id)
+
     async def mark_paid_without_stars(self, order: Order) -> Order:
         """PAYMENTS=off: the operator's own wallet pays; the order goes straight to paid."""
         return await self._core.storage.orders.transition(order, S.PAID, paid_at=now())
