@@ -176,6 +176,17 @@ class Notifier:
             return
         await self._send(order.chat_id, text)
 
+    async def rehearsal_refunded(self, order: Order) -> None:
+        """Sandbox mode: the eSIM just delivered is simulated, and its Stars are back."""
+        language = order.language or "en"
+        text = t(
+            language,
+            "sandbox.refunded",
+            price=price_text(language, order.price_stars),
+            reference=order.reference,
+        )
+        await self._send(order.chat_id, text)
+
     async def needs_attention(self, order: Order) -> None:
         text = t(order.language or "en", "attention.customer", reference=order.reference)
         await self._send(order.chat_id, text)

@@ -76,7 +76,10 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if match.iso is not None:
             await browse.show_country(update, context, match.iso)
             return
-    await reply(update, _welcome(update, language), main_menu(language))
+    text = _welcome(update, language)
+    if services_of(context).settings.uses_sandbox:  # a rehearsal must never pass for a shop
+        text = f"{t(language, 'sandbox.banner')}\n\n{text}"
+    await reply(update, text, main_menu(language))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
