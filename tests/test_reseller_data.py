@@ -109,6 +109,15 @@ async def test_hostile_plan_name_and_esim_are_shown_literally_and_still_delivere
         guide = await alice.wait_for_message(lambda m: "iPhone" in m.get("text", ""))
         assert "<i>M&M</i>" in guide["text"]
 
+        # My eSIMs and the eSIM's card show the hostile name literally as well.
+        await alice.send_command("/start")
+        await alice.tap("My eSIMs", await alice.wait_for_message(with_buttons("m:mine")))
+        mine = await alice.wait_for_message(with_buttons("e:"))
+        assert HOSTILE in mine["text"] and esim.iccid in mine["text"]
+        await alice.tap(f"…{esim.iccid[-4:]}", mine)
+        card = await alice.wait_for_message(with_buttons("u:"))
+        assert HOSTILE in card["text"]
+
 
 async def test_a_caption_telegram_cannot_parse_is_sent_again_in_plain_text(
     bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
