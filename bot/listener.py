@@ -59,7 +59,7 @@ def create_listener(hooks: ListenerHooks) -> Starlette:
 
     async def pikasim_webhook(request: Request) -> JSONResponse:
         if hooks.in_process_only and not is_in_process(request.scope):
-            log.warning("refused a reseller webhook from the network in sandbox mode")
+            log.info("refused a reseller webhook from the network in sandbox mode")
             return JSONResponse({"success": False, "error": "not accepted"}, status_code=403)
         body = await _read_capped(request)
         if body is None:
