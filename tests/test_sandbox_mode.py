@@ -48,6 +48,11 @@ async def test_start_shows_the_rehearsal_banner(sandbox_bot: RunningBot, tg: Fak
         welcome = await user.wait_for_message(lambda m, u=user: bool(u.buttons(m)))
         banner = t(language, "sandbox.banner").replace("<b>", "").replace("</b>", "")
         assert welcome["text"].startswith(banner)
+    # A deep link (t.me/bot?start=JP) opens the country, after the banner.
+    await user.send_command("/start JP")
+    country = await user.wait_for_message(lambda m: "🇯🇵" in m.get("text", ""))
+    banners = [m for m in user.messages if m.get("text", "").startswith(banner)]
+    assert len(banners) == 2 and banners[-1]["message_id"] < country["message_id"]
 
 
 async def test_the_banner_is_not_shown_with_a_real_reseller(
