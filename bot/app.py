@@ -19,6 +19,7 @@ from bot.asgi_server import BackgroundServer
 from bot.catalog import CatalogService
 from bot.events import ResellerEvent
 from bot.i18n import DEFAULT_LANGUAGE, t
+from bot.in_process import in_process
 from bot.listener import ListenerHooks, create_listener
 from bot.orders import Orders
 from bot.pikasim import PikaSimClient, RequestBudget
@@ -129,7 +130,9 @@ async def serve(
         application = build_application(services)
         listener = create_listener(_listener_hooks(services, application))
         if services.sandbox is not None:
-            services.sandbox.config.webhook_transport = httpx.ASGITransport(app=listener)
+            # Marked in-process: the public route refuses sandbox webhooks from the network.
+            transport = httpx.ASGITransport(app=in_process(listener))
+            services.sandbox.config.webhook_transport = transport
         server = BackgroundServer(listener, settings.http_host, settings.http_port)
         await server.start()
         log.info("HTTP listener on %s:%d", settings.http_host, server.port)
@@ -239,4 +242,5 @@ def _listener_hooks(
         store_event=services.storage.webhook_events.store,
         enqueue_event=enqueue,
         on_bad_signature=bad_signature,
+        in_process_only=services.sandbox is not None,
     )

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.in_process import is_in_process
 from bot.pikasim.signing import verify_signature
 
 __all__ = ["MAX_BODY_BYTES", "ListenerHooks", "create_listener", "webhook_dedup_key"]
@@ -32,6 +33,8 @@ class ListenerHooks:
     store_event: Callable[[str, str, str], Awaitable[int | None]]  # key, event, payload -> id
     enqueue_event: Callable[[int], Awaitable[None]]
     on_bad_signature: Callable[[str], Awaitable[None]]
+    # The embedded sandbox: its webhooks arrive in-process only; the network route refuses.
+    in_process_only: bool = False
 
 
 def webhook_dedup_key(payload: dict[str, Any], raw_body: bytes) -> str:
@@ -55,6 +58,9 @@ def create_listener(hooks: ListenerHooks) -> Starlette:
         return JSONResponse(report, status_code=200 if healthy else 503)
 
     async def pikasim_webhook(request: Request) -> JSONResponse:
+        if hooks.in_process_only and not is_in_process(request.scope):
+            log.info("refused a reseller webhook from the network in sandbox mode")
+            return JSONResponse({"success": False, "error": "not accepted"}, status_code=403)
         body = await _read_capped(request)
         if body is None:
             return JSONResponse({"success": False, "error": "body too large"}, status_code=413)

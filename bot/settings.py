@@ -7,6 +7,7 @@ this is all it needs. Every problem is reported as one line naming the variable.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,9 @@ from urllib.parse import urlsplit
 __all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
 
 SANDBOX_API_KEY = "pk_sandbox"
-SANDBOX_WEBHOOK_SECRET = "whsec_sandbox"
+# Random per process: the embedded sandbox's webhooks never cross the network (see
+# bot.listener), and nobody can sign one by reading this file.
+SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_" + secrets.token_urlsafe(32)
 
 
 class SettingsError(Exception):
@@ -98,6 +101,15 @@ def _token(raw: str) -> Secret:
     return Secret(token)
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise _Invalid("must be 1 or 0")
+
+
 def _optional_secret(raw: str) -> Secret | None:
     return Secret(raw.strip()) if raw.strip() else None
 
@@ -164,6 +176,7 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "catalog_sync_hours": (_number(0.01), "6"),
     "low_balance_cents": (_integer(0), "2000"),
     "sandbox_provisioning_delay": (_number(0), "3"),
+    "sandbox_open": (_flag, "0"),
     "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
 }
 
@@ -191,6 +204,7 @@ class Settings:
     catalog_sync_hours: float
     low_balance_cents: int
     sandbox_provisioning_delay: float
+    sandbox_open: bool  # embedded sandbox: anyone may buy (Stars refunded), not only admins
     log_level: str
 
     @property
@@ -205,15 +219,25 @@ class Settings:
 
     @property
     def webhook_secret(self) -> str:
+        if self.uses_sandbox:  # the embedded sandbox signs with the per-process secret
+            return SANDBOX_WEBHOOK_SECRET
         if self.pikasim_webhook_secret is not None:
             return self.pikasim_webhook_secret.get_secret_value()
         return SANDBOX_WEBHOOK_SECRET
+
+    def may_buy(self, user_id: int) -> bool:
+        """Sandbox mode is a rehearsal: only admins and allowed users buy, unless
+        SANDBOX_OPEN=1. With a real reseller everyone may (ALLOWED_USER_IDS gates the rest)."""
+        if not self.uses_sandbox or self.sandbox_open:
+            return True
+        return user_id in self.admin_ids or user_id in self.allowed_user_ids
 
     @property
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can mask them."""
         candidates = (self.telegram_bot_token, self.pikasim_api_key, self.pikasim_webhook_secret)
-        return [secret.get_secret_value() for secret in candidates if secret is not None]
+        values = [secret.get_secret_value() for secret in candidates if secret is not None]
+        return [*values, SANDBOX_WEBHOOK_SECRET] if self.uses_sandbox else values
 
 
 def load_settings(

@@ -319,7 +319,9 @@ async def _user_card(
             if index < USER_LIVE_ESIMS
             else t(language, "admin.live.skipped")
         )
-        lines.append(f"<code>{esim.iccid}</code> · {html.escape(esim.package_code)}\n  {live}")
+        lines.append(
+            f"<code>{html.escape(esim.iccid)}</code> · {html.escape(esim.package_code)}\n  {live}"
+        )
     if not esims:
         lines.append(t(language, "admin.none"))
     return "\n".join(lines)

@@ -110,7 +110,7 @@ def _report(language: str, result: WebhookTestResult, arrived: bool) -> str:
         delivered=t(language, "admin.yes" if result.delivered else "admin.no")
         if result.delivered is not None
         else "?",
-        status=status if status is not None else "—",
+        status=html.escape(str(status)) if status is not None else "—",
         error=html.escape(str(result.get("error") or result.message or "—")),
     )
     if arrived:

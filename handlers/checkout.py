@@ -62,6 +62,9 @@ async def offer(
         return None
     services = services_of(context)
     language = language_of(update, context)
+    if not services.settings.may_buy(user.id):  # sandbox mode: a rehearsal, not a shop
+        await reply(update, t(language, "sandbox.buy_closed"))
+        return None
     await remember_user(update, context)
     paying = services.settings.payments == "stars"
     if not await services.wallet.can_cover_now(cost_cents):
@@ -136,6 +139,8 @@ async def _pre_checkout_problem(
     context: ContextTypes.DEFAULT_TYPE, user_id: int, payload: str, currency: str, amount: int
 ) -> str | None:
     services = services_of(context)
+    if not services.settings.may_buy(user_id):
+        return "sandbox"
     order = await services.storage.orders.by_reference(payload.removeprefix(PAYLOAD_PREFIX))
     if order is None or order.user_id != user_id or not payload.startswith(PAYLOAD_PREFIX):
         return "unknown"

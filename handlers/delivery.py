@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import html
+import io
 import logging
+import re
 from urllib.parse import quote
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.esim_data import valid_iccid
 from bot.i18n import t
-from bot.qr import qr_png
+from bot.qr import QrError, qr_png
 from handlers.callbacks import build
 from storage import Esim, Order
 
@@ -33,6 +36,10 @@ log = logging.getLogger(__name__)
 
 IOS_SETUP_URL = "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata="
 ANDROID_SETUP_URL = "https://esimsetup.android.com/esim_qrcode_provisioning?carddata="
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption, in characters
+_PLAIN_FIELD = 200  # each reseller value in the plain fallback caption, at most
+_TAG = re.compile(r"<[^<>]*>")
+_LONG_RUN = re.compile(rf"[^\n]{{{_PLAIN_FIELD + 1},}}")  # any line longer than a field
 
 
 def price_text(language: str, stars: int) -> str:
@@ -45,6 +52,8 @@ def install_links(activation_code: str) -> tuple[str, str]:
 
 
 def esim_keyboard(language: str, iccid: str) -> InlineKeyboardMarkup:
+    if not valid_iccid(iccid):  # a reseller's bad ICCID cannot go on a button
+        return InlineKeyboardMarkup([])
     return InlineKeyboardMarkup(
         [
             [
@@ -84,43 +93,58 @@ class Notifier:
         return None if message is None else message.message_id
 
     async def deliver(self, order: Order, esim: Esim) -> None:
-        """Send the eSIM: a locally made QR photo, manual-entry details and install links."""
+        """Send the eSIM: a locally made QR photo, manual-entry details and install links.
+
+        Every value but our reference comes from the reseller and is escaped. If Telegram
+        refuses the caption (too long, an entity it cannot parse), the photo goes again with a
+        short plain caption; only ``Forbidden`` means the customer blocked the bot.
+        """
         language = order.language or "en"
-        ios_link, android_link = install_links(esim.activation_code)
-        caption = t(
-            language,
-            "delivery.caption",
-            plan=html.escape(order.package_name),
-            iccid=esim.iccid,
-            smdp=html.escape(esim.smdp_address),
-            matching_id=html.escape(esim.matching_id),
-            ios_link=html.escape(ios_link),
-            android_link=html.escape(android_link),
-            reference=order.reference,
-        )
-        # Rendering takes a few ms of CPU: keep it off the event loop.
-        png = await asyncio.to_thread(qr_png, esim.activation_code)
+        caption = _caption(language, order, esim)
+        markup = esim_keyboard(language, esim.iccid) if valid_iccid(esim.iccid) else None
         try:
-            await self._bot.send_photo(
-                order.chat_id,
-                photo=png,
-                filename="esim-qr.png",
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                reply_markup=esim_keyboard(language, esim.iccid),
-            )
-        except (Forbidden, BadRequest) as error:
-            # Blocked the bot, or the chat is gone: the eSIM waits in "My eSIMs" for them.
-            log.warning(
-                "eSIM of order %s not sent to chat %s: %s", order.reference, order.chat_id, error
-            )
-            return
-        if order.progress_message_id is not None:
+            # Rendering takes a few ms of CPU: keep it off the event loop.
+            png = await asyncio.to_thread(qr_png, esim.activation_code)
+        except QrError as error:
+            log.error("no QR code for order %s: %s", order.reference, error)
+            text = f"{caption}\n\n{t(language, 'delivery.caption_failed')}"
+            sent = await self._send(order.chat_id, text, markup) is not None
+        else:
+            sent = await self._send_photo(order, png, caption, markup)
+        if sent and order.progress_message_id is not None:
             await self._edit(
                 order.chat_id,
                 order.progress_message_id,
                 t(language, "progress.delivered", reference=order.reference),
             )
+
+    async def _send_photo(
+        self, order: Order, png: io.BytesIO, caption: str, markup: InlineKeyboardMarkup | None
+    ) -> bool:
+        """The QR photo with the HTML caption, else with a plain one; True once sent."""
+        attempts: list[tuple[str, str | None]] = [(caption, ParseMode.HTML)]
+        attempts.append((_plain_caption(order, caption), None))
+        for text, parse_mode in attempts:
+            png.seek(0)
+            try:
+                await self._bot.send_photo(
+                    order.chat_id,
+                    photo=png,
+                    filename="esim-qr.png",
+                    caption=text,
+                    parse_mode=parse_mode,
+                    reply_markup=markup,
+                )
+            except Forbidden as error:
+                # Blocked the bot: the eSIM waits in "My eSIMs" for them.
+                log.info("order %s: the customer blocked the bot: %s", order.reference, error)
+                return False
+            except BadRequest as error:
+                kind = "HTML" if parse_mode else "plain"
+                log.warning("order %s: %s caption refused: %s", order.reference, kind, error)
+                continue
+            return True
+        return False
 
     async def topup_done(self, order: Order) -> None:
         language = order.language or "en"
@@ -128,7 +152,7 @@ class Notifier:
             language,
             "topup.done",
             plan=html.escape(order.package_name),
-            iccid=order.target_iccid or "",
+            iccid=html.escape(order.target_iccid or ""),
             reference=order.reference,
         )
         await self._send(order.chat_id, text)
@@ -156,13 +180,28 @@ class Notifier:
         text = t(order.language or "en", "progress.late", reference=order.reference)
         await self._send(order.chat_id, text)
 
+    async def rehearsal_refunded(self, order: Order) -> None:
+        """Sandbox mode: the eSIM just delivered is simulated, and its Stars are back."""
+        language = order.language or "en"
+        text = t(
+            language,
+            "sandbox.refunded",
+            price=price_text(language, order.price_stars),
+            reference=order.reference,
+        )
+        await self._send(order.chat_id, text)
+
     async def needs_attention(self, order: Order) -> None:
         text = t(order.language or "en", "attention.customer", reference=order.reference)
         await self._send(order.chat_id, text)
 
-    async def _send(self, chat_id: int, text: str) -> Message | None:
+    async def _send(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> Message | None:
         try:
-            return await self._bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+            return await self._bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
         except (Forbidden, BadRequest) as error:
             log.info("message to chat %s not delivered: %s", chat_id, error)
             return None
@@ -181,3 +220,31 @@ class Notifier:
             log.info("could not edit message %s in chat %s: %s", message_id, chat_id, error)
             return False
         return True
+
+
+def _caption(language: str, order: Order, esim: Esim) -> str:
+    ios_link, android_link = install_links(esim.activation_code)
+    return t(
+        language,
+        "delivery.caption",
+        plan=html.escape(order.package_name),
+        iccid=html.escape(esim.iccid),
+        smdp=html.escape(esim.smdp_address),
+        matching_id=html.escape(esim.matching_id),
+        ios_link=html.escape(ios_link),
+        android_link=html.escape(android_link),
+        reference=order.reference,
+    )
+
+
+def _plain_caption(order: Order, caption: str) -> str:
+    """The caption as plain text within Telegram's limit: the link line dropped (plain text
+    has no links; the install guide has them), tags dropped, entities decoded, every long
+    reseller value cut short, and the reference always at the end."""
+    lines = [line for line in caption.splitlines() if "<a " not in line]
+    text = html.unescape(_TAG.sub("", "\n".join(lines)))
+    text = _LONG_RUN.sub(lambda match: match.group(0)[:_PLAIN_FIELD] + "…", text)
+    if len(text) > CAPTION_LIMIT:
+        tail = f"… {order.reference}"
+        text = text[: CAPTION_LIMIT - len(tail)] + tail
+    return text

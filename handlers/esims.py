@@ -19,6 +19,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.esim_data import valid_iccid
 from bot.i18n import catalog, cldr, t
 from bot.pikasim import PikaSimError, Priority, TopupOption, Usage
 from handlers import checkout
@@ -158,6 +159,8 @@ async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 left=_left_text(language, esim),
             )
         )
+        if not valid_iccid(esim.iccid):  # a reseller's bad ICCID cannot go on a button
+            continue
         label = t(language, "esims.button.open", plan=_plan_name(context, esim, names),
                   tail=esim.iccid[-4:])  # fmt: skip
         rows.append([InlineKeyboardButton(label, callback_data=build("e", esim.iccid))])
@@ -173,6 +176,7 @@ async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) 
         esim
         for esim in esims
         if (esim.status or "").upper() not in _FINAL
+        and valid_iccid(esim.iccid)
         and (esim.total_bytes is None or now() - esim.updated_at > _REFRESH_AFTER_SECONDS)
     ][:_REFRESH_AT_MOST]
     reseller = services_of(context).reseller

@@ -70,13 +70,19 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start, and /start <country> from a deep link (t.me/bot?start=JP)."""
     await remember_user(update, context)
     language = language_of(update, context)
+    rehearsal = services_of(context).settings.uses_sandbox  # must never pass for a shop
     if context.args:
         index = services_of(context).catalog.index
         match = find_country(" ".join(context.args), index.countries())
         if match.iso is not None:
+            if rehearsal:
+                await reply(update, t(language, "sandbox.banner"))
             await browse.show_country(update, context, match.iso)
             return
-    await reply(update, _welcome(update, language), main_menu(language))
+    text = _welcome(update, language)
+    if rehearsal:
+        text = f"{t(language, 'sandbox.banner')}\n\n{text}"
+    await reply(update, text, main_menu(language))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

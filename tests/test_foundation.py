@@ -34,7 +34,7 @@ async def test_healthz_reports_ready(bot: RunningBot) -> None:
 
 async def test_embedded_sandbox_mode_sells_end_to_end(tmp_path: Path, tg: FakeTelegram) -> None:
     """No PIKASIM_API_KEY: the default a newcomer gets. Admins are told; a purchase works."""
-    async with running_bot(bot_settings(tmp_path, tg, None)) as bot:
+    async with running_bot(bot_settings(tmp_path, tg, None, sandbox_open="1")) as bot:
         assert bot.services.settings.uses_sandbox
         admin = tg.user(ADMIN_ID)
         notice = await admin.wait_for_message(lambda m: "Sandbox mode" in m.get("text", ""))
@@ -87,7 +87,7 @@ async def test_embedded_sandbox_restarted_next_to_the_same_database_still_delive
     not collide with the old ones (a reused order id would look like a duplicate webhook)."""
     alice = tg.user(1001, "Alice")
     for run in range(2):
-        async with running_bot(bot_settings(tmp_path, tg, None)) as bot:
+        async with running_bot(bot_settings(tmp_path, tg, None, sandbox_open="1")) as bot:
             await alice.send_command("/start")
             menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
             code = bot.services.catalog.index.country_plans("JP")[0].code

@@ -6,7 +6,10 @@ POST   /_sandbox/faults      {"fail_next": {"count": 2, "status": 503, "path_pre
                               "fail_for": {"seconds": 5}, "rate_limit_for": 3,
                               "drop_webhooks": 1, "duplicate_webhooks": 1, "delay_webhooks": 10,
                               "fail_orders": {"count": 1, "reason": "No stock"},
-                              "set_balance": 500}   (camelCase keys work too)
+                              "set_balance": 500,
+                              "hostile_esims": {"count": 1, "iccid": "12ab", "matching_id": "<b>"},
+                              "rename_package": {"code": "JP-1GB-7D", "name": "<i>x</i>"}}
+                                             (camelCase keys work too)
 DELETE /_sandbox/faults                      clear every knob
 POST   /_sandbox/advance     {"seconds": 3600}
 POST   /_sandbox/balance     {"cents": 500}
@@ -46,6 +49,8 @@ KNOBS = (
     "delay_webhooks",
     "fail_orders",
     "set_balance",
+    "hostile_esims",
+    "rename_package",
 )
 
 
@@ -78,7 +83,7 @@ async def set_faults(request: Request) -> JSONResponse:
             raise ApiError(400, f"unknown knob {name!r}; known: {', '.join(KNOBS)}")
         try:
             _call_knob(getattr(sandbox, _snake(name)), value)
-        except TypeError as exc:
+        except (TypeError, KeyError) as exc:  # KeyError: rename_package of an unknown code
             raise ApiError(400, f"bad arguments for {name}: {exc}") from None
     return ok(_faults(sandbox))
 

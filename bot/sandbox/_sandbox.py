@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Coroutine
@@ -128,10 +129,26 @@ class Sandbox:
     def fail_orders(self, count: int = 1, reason: str = "No stock") -> None:
         self.shop.order_failures += [reason] * count
 
+    def hostile_esims(
+        self, count: int = 1, iccid: str | None = None, matching_id: str | None = None
+    ) -> None:
+        """The next ``count`` eSIMs carry this ICCID and/or matching id (so activation code)
+        as given, however malformed: for testing that the bot distrusts reseller data."""
+        override = {"iccid": iccid, "matching_id": matching_id}
+        self.shop.esim_overrides += [override] * count
+
+    def rename_package(self, code: str, name: str) -> None:
+        """Give a package any name, however hostile (HTML, thousands of characters)."""
+        package = self.catalog.packages.get(code)
+        if package is None:
+            raise KeyError(code)
+        self.catalog.packages[code] = dataclasses.replace(package, name=name)
+
     def clear_faults(self) -> None:
         self.faults.clear()
         self.webhooks.clear_faults()
         self.shop.order_failures.clear()
+        self.shop.esim_overrides.clear()
 
     def set_balance(self, cents: int) -> None:
         self.wallet.set_balance(cents)

@@ -51,6 +51,7 @@ class Shop:
         self.topups: dict[str, Topup] = {}
         self.deposits: dict[str, Deposit] = {}
         self.order_failures: list[str] = []  # reasons for the next orders that must fail
+        self.esim_overrides: list[dict[str, str | None]] = []  # hostile values, next eSIMs
         self._order_refs: dict[str, str] = {}  # externalOrderId -> orderId
         self._topup_refs: dict[str, str] = {}  # externalOrderId -> topupId
         self._doomed: dict[str, str] = {}  # orderId -> failure reason
@@ -113,7 +114,8 @@ class Shop:
         )
 
     def _new_esim(self, order: Order, package: Package) -> Esim:
-        iccid = self._ids.iccid()
+        override = self.esim_overrides.pop(0) if self.esim_overrides else {}
+        iccid = override.get("iccid") or self._ids.iccid()
         usage_rng = random.Random(f"usage-{self._config.seed}-{iccid}")
         per_day = package.volume / package.duration * usage_rng.uniform(0.5, 1.6)
         return Esim(
@@ -121,7 +123,7 @@ class Shop:
             order_id=order.order_id,
             external_order_id=order.external_order_id,
             package=package,
-            matching_id=self._ids.matching_id(),
+            matching_id=override.get("matching_id") or self._ids.matching_id(),
             imsi=self._ids.imsi(),
             msisdn="+1" + self._ids.digits(10) if package.has_voice else None,
             created_at=self._clock.now(),
