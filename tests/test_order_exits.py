@@ -273,3 +273,18 @@ async def test_the_books_balance_and_show_an_unknown_reseller_charge(
     report = await ask(ada, "/audit 2", "The books")
     assert "A charge we do not know" in report and "$3.21" in report
     assert "Not balanced" in report
+
+
+async def test_an_esim_with_an_invalid_iccid_needs_attention(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    sandbox.state.hostile_esims(iccid="12ab<b>")
+    alice = tg.user(1001, "Alice")
+    order = await settle(bot, await buy(bot, alice), S.NEEDS_ATTENTION)
+    assert "invalid ICCID" in (order.failure_reason or "")
+    assert await bot.services.storage.esims.for_order(order.id) is None
+    await eventually(lambda: alerts_to(admin(tg), f"Order {order.reference} needs attention"))
+    for _ in range(2):  # nothing raises on later rounds, and My eSIMs still works
+        await bot.services.orders.reconcile()
+    await alice.send_command("/start")
+    await alice.wait_for_message(lambda m: bool(alice.buttons(m)))

@@ -15,7 +15,6 @@ import pytest
 
 from bot.i18n import t
 from bot.pikasim.signing import sign
-from bot.rehearsal import refund_rehearsal, retry_rehearsal_refunds
 from bot.settings import load_settings
 from bot.testing import FakeTelegram, FakeUser
 from handlers.callbacks import build
@@ -192,42 +191,35 @@ async def test_a_rehearsal_order_is_refunded_after_delivery_once(
 ) -> None:
     services = sandbox_bot.services
     alice = tg.user(1001, "Alice", "en")
+    # Telegram fails the first refund: the refund stays owed, on disk, and the reconciler
+    # finishes it.
+    tg.fail_next("refundStarPayment", 500)
     await _tap_buy(alice, sandbox_bot)
     await alice.wait_for_message(lambda m: "invoice" in m)
     charge_id = await alice.pay_last_invoice()
     await alice.wait_for_message(lambda m: "photo" in m, timeout=10)
 
-    async def delivered() -> Any:
+    async def owed() -> Any:
         orders = await services.storage.orders.for_user(alice.id)
-        return orders and orders[0].status is OrderStatus.DELIVERED and orders[0]
+        if not orders or orders[0].status is not OrderStatus.DELIVERED:
+            return None
+        refund = await services.storage.refunds.for_order(orders[0].id)
+        return refund is not None and refund.status == "pending" and orders[0]
 
-    order = await eventually(delivered)
-    pipeline = services.pipeline
-    # Telegram fails once: the refund stays owed, on disk, and the retry finishes it.
-    tg.fail_next("refundStarPayment", 500)
-    outcome = await refund_rehearsal(
-        services.storage, pipeline.bot, order, pipeline.notifier.rehearsal_refunded
-    )
-    assert outcome == "retry" and tg.refunds == []
-    owed = await services.storage.refunds.for_order(order.id)
-    assert owed is not None and owed.status == "pending" and owed.reason == "sandbox"
-    assert (
-        await retry_rehearsal_refunds(
-            services.storage, pipeline.bot, pipeline.notifier.rehearsal_refunded
-        )
-        == 1
-    )
+    order = await eventually(owed)
+    assert tg.refunds == []
+    await services.orders.reconcile()
     assert [refund.charge_id for refund in tg.refunds] == [charge_id]
     told = await alice.wait_for_message(lambda m: "rehearsal" in m.get("text", ""))
     assert f"⭐ {order.price_stars}" in told["text"] and order.reference in told["text"]
 
-    # Never twice: a repeated call changes nothing and says nothing.
+    # Never twice: another round changes nothing and says nothing.
     messages = len(alice.messages)
-    again = await refund_rehearsal(
-        services.storage, pipeline.bot, order, pipeline.notifier.rehearsal_refunded
-    )
-    assert again == "done" and len(tg.refunds) == 1 and len(alice.messages) == messages
+    await services.orders.reconcile()
+    assert len(tg.refunds) == 1 and len(alice.messages) == messages
     refund = await services.storage.refunds.for_order(order.id)
     assert (
         refund is not None and refund.status == "done" and refund.amount_stars == order.price_stars
     )
+    current = await services.storage.orders.get(order.id)
+    assert current is not None and current.status is OrderStatus.DELIVERED

@@ -104,10 +104,10 @@ class Books:
                     refunded += amount
                 else:
                     in_flight += amount
+            elif row["refunded_stars"] is not None:  # refunded (a rehearsal stays delivered)
+                refunded += int(row["refunded_stars"])
             elif status == S.DELIVERED.value:
                 delivered += amount
-            elif status == S.REFUNDED.value:
-                refunded += int(row["refunded_stars"] or 0)
             elif status not in (S.AWAITING_PAYMENT.value, S.EXPIRED.value):
                 in_flight += amount
             # a payment on an unpaid order is in no column: the difference shows it

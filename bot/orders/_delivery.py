@@ -28,3 +28,6 @@ class Delivery(Protocol):
 
     async def late(self, order: Order) -> None:
         """Tell the customer once that the order is delayed (wait, or ask for a refund)."""
+
+    async def rehearsal_refunded(self, order: Order) -> None:
+        """Sandbox mode: the eSIM just delivered is simulated, and the Stars are back."""

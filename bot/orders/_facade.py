@@ -8,14 +8,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.esim_data import valid_iccid
 from bot.orders._books import Books
 from bot.orders._core import Core
 from bot.orders._delivery import Delivery
 from bot.orders._events import Events
 from bot.orders._payments import Payments
-from bot.orders._placing import ICCID_PATTERN, Placing
+from bot.orders._placing import Placing
 from bot.orders._reconciler import DRIVEN, isolated, tell_late_orders
 from bot.orders._refunds import RefundOutcome, RefundPreview, Refunds
+from bot.orders._rehearsal import Rehearsal
 from bot.pikasim import Order as RemoteOrder
 from bot.pikasim import PikaSimError, Priority
 from bot.qr import qr_png
@@ -59,6 +61,7 @@ class Orders:
         self._placing = Placing(core)
         self._refunds = Refunds(core, self._payments)
         self._events = Events(core, self._placing, self._refunds)
+        self._rehearsal = Rehearsal(core, self._payments)
         self.books = Books(core)
         self._warmed_up = False
 
@@ -188,10 +191,16 @@ class Orders:
         return {
             S.PAID: self._placing.place,
             S.ORDERING: self._placing.place,
-            S.PROVISIONED: self._placing.deliver,
+            S.PROVISIONED: self._deliver,
             S.FAILED: self._refunds.open_for_failure,
             S.REFUNDING: self._refunds.finish,
         }
+
+    async def _deliver(self, order: Order) -> Order:
+        delivered = await self._placing.deliver(order)
+        if delivered.status is S.DELIVERED and self._core.settings.uses_sandbox:
+            await self._rehearsal.refund(delivered)  # a rehearsal, not a sale
+        return delivered
 
     async def handle_webhook(self, event_id: int) -> None:
         await self._events.handle(event_id, self.advance)
@@ -236,7 +245,7 @@ class Orders:
             return CheckOutcome("waiting", await orders.transition(order, S.ORDERED, attempts=0))
         if order.iccid:
             esim = await core.reseller.esim(order.iccid, priority=Priority.CUSTOMER)
-            if esim.activation_code and ICCID_PATTERN.fullmatch(esim.iccid or ""):
+            if esim.activation_code and valid_iccid(esim.iccid):
                 return CheckOutcome("delivered", await self._placing.provision(order, esim))
             return CheckOutcome("unchanged", order, "the eSIM still has no usable details")
         remote: RemoteOrder | None
@@ -276,6 +285,8 @@ class Orders:
             watch = self._refunds.watch(order, self._placing.find_remote)
             await isolated(core, f"refunded order {order.reference}", watch)
         await isolated(core, "late orders", tell_late_orders(core))
+        if core.settings.uses_sandbox:
+            await isolated(core, "rehearsal refunds", self._rehearsal.retry_owed())
         await isolated(core, "unpaid orders", self.expire_unpaid())
 
     async def reconcile_star_payments(self) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
+from bot.esim_data import valid_iccid
 from bot.orders._core import Core, crash_point
 from bot.pikasim import BadRequest as ResellerBadRequest
 from bot.pikasim import Forbidden as ResellerForbidden
@@ -22,12 +22,11 @@ from bot.pikasim import Unauthorized as ResellerUnauthorized
 from bot.pricing import usd
 from storage import Order, OrderKind, OrderStatus, now
 
-__all__ = ["ICCID_PATTERN", "Placing", "TopupTarget", "check_delay"]
+__all__ = ["Placing", "TopupTarget", "check_delay"]
 
 log = logging.getLogger("bot.orders")
 S = OrderStatus
 
-ICCID_PATTERN = re.compile(r"\d{18,22}")
 _POLL_DELAYS = (2, 3, 5, 10, 20, 30, 60)  # seconds between order checks without webhooks
 _WEBHOOK_GRACE = 45  # at most this many seconds waiting for a webhook before we ask
 _MAX_RETRY_DELAY = 300
@@ -255,7 +254,7 @@ class Placing:
                     return await core.needs_attention(
                         order, "the reseller sent no activation code", iccid=esim_iccid
                     )
-            if not ICCID_PATTERN.fullmatch(str(esim.iccid or "")):
+            if not valid_iccid(esim.iccid):
                 return await core.needs_attention(
                     order, f"the reseller sent an invalid ICCID {str(esim.iccid)[:30]!r}"
                 )
