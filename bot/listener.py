@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.pikasim.signing import FALLBACK_MAX_BYTES, verify_raw, verify_reserialised
+from bot.pikasim.signing import fallback_candidate, verify_raw, verify_reserialised
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -190,7 +190,7 @@ class _FallbackVerifier:
         self._lock = threading.Lock()
 
     async def verify(self, body: bytes, signature: str | None, secret: str) -> bool | None:
-        if len(body) > FALLBACK_MAX_BYTES or not body.lstrip().startswith(b"{"):
+        if not fallback_candidate(body):
             return False  # the fallback would refuse it anyway: no thread needed
         with self._lock:
             if self._pending >= self._max_pending:

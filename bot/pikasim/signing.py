@@ -4,7 +4,7 @@ PikaSim signs ``JSON.stringify(payload)``. We verify against the raw body first;
 re-encoded the body, we fall back to a JavaScript-compatible re-serialisation of the parsed JSON.
 That fallback runs before the sender is authenticated and costs pure-Python time, so it is only
 tried on what a re-encoding proxy could produce from a real event: a strict UTF-8 JSON object
-(no BOM, no UTF-16) of at most ``FALLBACK_MAX_BYTES``.
+(no BOM, no UTF-16) of at most ``FALLBACK_MAX_BYTES`` and ``FALLBACK_MAX_SEPARATORS``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 __all__ = [
     "FALLBACK_MAX_BYTES",
+    "FALLBACK_MAX_SEPARATORS",
+    "fallback_candidate",
     "js_number",
     "js_stringify",
     "sign",
@@ -25,8 +27,10 @@ __all__ = [
     "verify_signature",
 ]
 
-# Real events are well under 2 KB; 16 KB of nested JSON re-serialises in a few milliseconds.
+# Real events are under 2 KB with about 30 separators ({ [ , :). 16 KB of tiny values would
+# cost the pure-Python re-serialisation 15-20 ms; 256 separators keep it near 1 ms.
 FALLBACK_MAX_BYTES = 16 * 1024
+FALLBACK_MAX_SEPARATORS = 256
 
 
 def js_number(value: float) -> str:
@@ -181,8 +185,9 @@ def verify_raw(raw_body: bytes | str, signature: str | None, secret: str) -> boo
 def verify_reserialised(raw_body: bytes | str, signature: str | None, secret: str) -> bool:
     """True when ``signature`` is the HMAC of the body's ``JSON.stringify`` re-serialisation.
 
-    Only strict UTF-8 JSON objects up to ``FALLBACK_MAX_BYTES`` qualify. Pure-Python work of up
-    to a few milliseconds: callers on an event loop run it in a worker thread.
+    Only strict UTF-8 JSON objects up to ``FALLBACK_MAX_BYTES`` and ``FALLBACK_MAX_SEPARATORS``
+    qualify. Pure-Python work of about a millisecond at most: callers on an event loop run it
+    in a worker thread.
     """
     given = _given(signature)
     if given is None or not secret:
@@ -212,10 +217,21 @@ def _given(signature: str | None) -> bytes | None:
         return None
 
 
+def fallback_candidate(raw_body: bytes) -> bool:
+    """Cheap checks (microseconds, no parsing) that the fallback could apply to this body.
+
+    json.loads on bytes would guess UTF-16/32 and skip a BOM; PikaSim sends UTF-8 only, so a
+    body that does not start as a UTF-8 object is not a re-encoded event. Separators are counted
+    in C; those inside strings count too, which only makes the bound stricter.
+    """
+    if len(raw_body) > FALLBACK_MAX_BYTES or not raw_body.lstrip().startswith(b"{"):
+        return False
+    separators = sum(raw_body.count(char) for char in (b"{", b"[", b",", b":"))
+    return separators <= FALLBACK_MAX_SEPARATORS
+
+
 def _strict_json_object(raw_body: bytes) -> dict[str, Any] | None:
-    # json.loads on bytes would guess UTF-16/32 and skip a BOM; PikaSim sends UTF-8 only, so
-    # anything else is not a re-encoded event and is not worth parsing.
-    if len(raw_body) > FALLBACK_MAX_BYTES or raw_body.startswith(b"\xef\xbb\xbf"):
+    if not fallback_candidate(raw_body):
         return None
     try:
         parsed = json.loads(raw_body.decode("utf-8"))  # str: a BOM or NUL is a JSON error
