@@ -18,6 +18,7 @@ from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
 from bot.catalog import CatalogService
 from bot.events import ResellerEvent
+from bot.http_limits import LISTENER_LIMITS
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.listener import ListenerHooks, create_listener
 from bot.pikasim import PikaSimClient, RequestBudget
@@ -128,7 +129,9 @@ async def serve(
         listener = create_listener(_listener_hooks(services, application))
         if services.sandbox is not None:
             services.sandbox.config.webhook_transport = httpx.ASGITransport(app=listener)
-        server = BackgroundServer(listener, settings.http_host, settings.http_port)
+        server = BackgroundServer(
+            listener, settings.http_host, settings.http_port, limits=LISTENER_LIMITS
+        )
         await server.start()
         log.info("HTTP listener on %s:%d", settings.http_host, server.port)
         try:
