@@ -10,6 +10,8 @@ import pytest
 
 from bot.pikasim.signing import (
     FALLBACK_MAX_BYTES,
+    FALLBACK_MAX_SEPARATORS,
+    fallback_candidate,
     js_number,
     js_stringify,
     sign,
@@ -198,3 +200,12 @@ def test_the_fallback_only_takes_objects_up_to_16_kb() -> None:
         signature = sign(js_stringify(not_an_object), secret)
         assert not verify_signature(reencoded, signature, secret)
         assert verify_signature(js_stringify(not_an_object), signature, secret)  # raw still works
+
+
+def test_the_fallback_refuses_bodies_with_too_many_separators() -> None:
+    secret = "whsec_test_0123456789"
+    for count, accepted in ((100, True), (FALLBACK_MAX_SEPARATORS, False)):
+        payload = {"event": "x", "data": [1.5] * count}  # cheap to send, costly to re-serialise
+        reencoded = json.dumps(payload).encode()
+        assert fallback_candidate(reencoded) is accepted
+        assert verify_signature(reencoded, sign(js_stringify(payload), secret), secret) is accepted
