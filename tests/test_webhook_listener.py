@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot import listener
 from bot.listener import webhook_dedup_key
 from bot.pikasim.signing import js_stringify, sign
 from bot.testing import FakeTelegram
@@ -225,3 +227,24 @@ async def test_strangers_posting_junk_do_not_stall_the_event_loop(bot: RunningBo
     p50, p99, worst = (lags[min(len(lags) - 1, int(len(lags) * q))] * 1000 for q in (0.5, 0.99, 1))
     print(f"{len(lags)} ticks; lag p50 {p50:.1f} ms, p99 {p99:.1f}, max {worst:.1f}; {statuses}")
     assert len(lags) > 500 and p99 < 20
+
+
+async def test_fallback_checks_beyond_the_queue_are_refused_as_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+
+    def slow_check(body: bytes, signature: str | None, secret: str) -> bool:
+        release.wait(5)
+        return True
+
+    monkeypatch.setattr(listener, "verify_reserialised", slow_check)
+    verifier = listener._FallbackVerifier(max_pending=2)
+    body = b'{"event": "x"}'
+    waiting = [asyncio.create_task(verifier.verify(body, "sig", "secret")) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    assert await verifier.verify(body, "sig", "secret") is None  # busy: answered 503 at once
+    assert await verifier.verify(b"[1]", "sig", "secret") is False  # never a candidate
+    release.set()
+    assert await asyncio.gather(*waiting) == [True, True]
+    assert await verifier.verify(body, "sig", "secret") is True  # room again
