@@ -190,7 +190,7 @@ class _FallbackVerifier:
         self._lock = threading.Lock()
 
     async def verify(self, body: bytes, signature: str | None, secret: str) -> bool | None:
-        if not fallback_candidate(body):
+        if not signature or not fallback_candidate(body):
             return False  # the fallback would refuse it anyway: no thread needed
         with self._lock:
             if self._pending >= self._max_pending:

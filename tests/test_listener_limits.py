@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import resource
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -31,12 +32,12 @@ async def slow(request: Request) -> JSONResponse:
 
 
 @contextlib.asynccontextmanager
-async def small_server(**limits: float) -> AsyncIterator[BackgroundServer]:
+async def small_server(**limits: Any) -> AsyncIterator[BackgroundServer]:
     app = Starlette(
         routes=[Route("/echo", echo, methods=["POST"]), Route("/slow", slow, methods=["GET"])]
     )
     defaults = {"header_timeout": 0.4, "body_timeout": 0.4, "max_body_bytes": 1000}
-    async with BackgroundServer(app, limits=ServerLimits(**{**defaults, **limits})) as server:  # type: ignore[arg-type]
+    async with BackgroundServer(app, limits=ServerLimits(**{**defaults, **limits})) as server:
         yield server
 
 
