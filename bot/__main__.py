@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 from bot.logs import configure_logging
@@ -11,6 +12,9 @@ from bot.settings import SettingsError, load_settings
 
 
 def main() -> int:
+    # Everything the bot writes is private: the database and its -wal/-shm files hold
+    # activation codes (storage also sets the modes itself, for other entry points).
+    os.umask(0o077)
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -18,6 +18,7 @@ from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
 from bot.catalog import CatalogService
 from bot.events import ResellerEvent
+from bot.http_limits import LISTENER_LIMITS
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.in_process import in_process
 from bot.listener import ListenerHooks, create_listener
@@ -133,7 +134,9 @@ async def serve(
             # Marked in-process: the public route refuses sandbox webhooks from the network.
             transport = httpx.ASGITransport(app=in_process(listener))
             services.sandbox.config.webhook_transport = transport
-        server = BackgroundServer(listener, settings.http_host, settings.http_port)
+        server = BackgroundServer(
+            listener, settings.http_host, settings.http_port, limits=LISTENER_LIMITS
+        )
         await server.start()
         log.info("HTTP listener on %s:%d", settings.http_host, server.port)
         try:

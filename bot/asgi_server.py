@@ -15,6 +15,8 @@ from typing import Any
 
 import uvicorn
 
+from bot.http_limits import ConnectionGuard, GuardedH11Protocol, RequestBodyLimits, ServerLimits
+
 __all__ = ["BackgroundServer"]
 
 
@@ -24,10 +26,14 @@ class _QuietServer(uvicorn.Server):
 
 
 class BackgroundServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, limits: ServerLimits | None = None
+    ) -> None:
         self._app = app
         self._host = host
         self._port = port
+        # Without limits (test servers), plain uvicorn; with them, see bot.http_limits.
+        self.guard = None if limits is None else ConnectionGuard(limits)
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -53,13 +59,14 @@ class BackgroundServer:
         sock.set_inheritable(True)
         self._socket = sock
         config = uvicorn.Config(
-            self._app,
+            self._app if self.guard is None else RequestBodyLimits(self._app, self.guard.limits),
             log_level="warning",
             log_config=None,  # our handlers: one line per event, secrets masked
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=3,
             ws="none",
+            **self._limit_options(),
         )
         self._server = _QuietServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
@@ -68,6 +75,14 @@ class BackgroundServer:
                 self._task.result()  # re-raise the start-up error
                 raise RuntimeError("HTTP server stopped during start-up")
             await asyncio.sleep(0.01)
+
+    def _limit_options(self) -> dict[str, Any]:
+        if self.guard is None:
+            return {}
+        return {
+            "http": GuardedH11Protocol.for_guard(self.guard),
+            "timeout_keep_alive": self.guard.limits.keep_alive_timeout,
+        }
 
     async def stop(self) -> None:
         if self._server is not None:

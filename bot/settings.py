@@ -114,11 +114,19 @@ def _optional_secret(raw: str) -> Secret | None:
     return Secret(raw.strip()) if raw.strip() else None
 
 
+# Plain http only to this machine (tests, a local reverse proxy): anywhere else it would carry
+# the bot token, the reseller key or customers' eSIMs in the clear.
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+MIN_WEBHOOK_SECRET_LENGTH = 16
+
+
 def _url(raw: str) -> str:
     value = raw.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _Invalid("must be an http:// or https:// URL")
+        raise _Invalid("must be an https:// URL")
+    if parts.scheme == "http" and (parts.hostname or "") not in _LOCAL_HOSTS:
+        raise _Invalid("must be an https:// URL (http:// only for localhost)")
     return value
 
 
@@ -162,7 +170,7 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "pikasim_webhook_secret": (_optional_secret, ""),
     "pikasim_rate_limit": (_integer(1), "60"),
     "public_url": (_optional_url, ""),
-    "http_host": (_text, "0.0.0.0"),
+    "http_host": (_text, "127.0.0.1"),  # private by default; 0.0.0.0 in a container
     "http_port": (_integer(0, 65535), "8080"),
     "admin_ids": (_ids, ""),
     "allowed_user_ids": (_ids, ""),
@@ -270,6 +278,11 @@ def load_settings(
             problems.append(f"{name.upper()}: {error}")
     if not problems and values["pikasim_api_key"] and values["pikasim_webhook_secret"] is None:
         problems.append("PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set")
+    secret = values.get("pikasim_webhook_secret")
+    if isinstance(secret, Secret) and len(secret.get_secret_value()) < MIN_WEBHOOK_SECRET_LENGTH:
+        problems.append(
+            f"PIKASIM_WEBHOOK_SECRET: must be at least {MIN_WEBHOOK_SECRET_LENGTH} characters"
+        )
     if not problems and values["payments"] == "off" and not values["allowed_user_ids"]:
         # Without Stars the operator's wallet pays for every order: never for strangers.
         problems.append("ALLOWED_USER_IDS: required when PAYMENTS=off")

@@ -9,8 +9,11 @@ transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -36,12 +39,15 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        on_disk = str(self.path) != ":memory:"
+        if on_disk:
+            _create_privately(self.path)
         self._writer = await self._connect()
         await self._writer.execute("PRAGMA journal_mode=WAL")
         await self._migrate()
         self._reader = await self._connect()
+        if on_disk:
+            _make_sidecars_private(self.path)
 
     async def _connect(self) -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN ourselves, so every transaction is explicit.
@@ -151,6 +157,31 @@ class Transaction:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
+
+
+def _create_privately(path: Path) -> None:
+    """Create the database's folder (0700) and file (0600) when missing: it holds activation
+    codes. ``python -m bot`` sets umask 077 too; the explicit modes cover other entry points."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode passes through the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:  # an existing file is the operator's to change, not ours
+            log.warning("%s can be read by other users (mode %03o): chmod 600 it", path, mode)
+        return
+    path.chmod(0o600)
+
+
+def _make_sidecars_private(path: Path) -> None:
+    # SQLite gives -wal and -shm the database file's mode; set it anyway, they hold the same data.
+    for suffix in ("-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            sidecar.chmod(0o600)
 
 
 def now() -> int:

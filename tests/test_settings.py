@@ -21,7 +21,7 @@ def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     assert settings.telegram_api_url == "https://api.telegram.org/bot"
     assert settings.pikasim_api_url == "https://pikasim.com/api/v1/reseller"
     assert settings.uses_sandbox and settings.public_url is None
-    assert (settings.http_host, settings.http_port) == ("0.0.0.0", 8080)
+    assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
     assert settings.database_path == Path("data/bot.sqlite3")
     assert settings.payments == "stars" and settings.reconcile_seconds == 60
     assert settings.log_level == "INFO" and settings.admin_ids == frozenset()
@@ -73,12 +73,66 @@ def test_secrets_never_show_in_a_repr() -> None:
         environ={
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "PIKASIM_API_KEY": "pk_live_secret",
-            "PIKASIM_WEBHOOK_SECRET": "whsec_secret",
+            "PIKASIM_WEBHOOK_SECRET": "whsec_secret_0123456789",
         },
         env_file=None,
     )
     shown = repr(settings)
     assert "ABC-def" not in shown and "pk_live_secret" not in shown and "whsec_secret" not in shown
-    assert sorted(settings.secrets) == sorted([TOKEN, "pk_live_secret", "whsec_secret"])
+    assert sorted(settings.secrets) == sorted([TOKEN, "pk_live_secret", "whsec_secret_0123456789"])
     assert settings.reseller_api_key == "pk_live_secret"
     assert Secret("x") == Secret("x") and str(Secret("x")) == "Secret('**********')"
+
+
+@pytest.mark.parametrize("variable", ["PUBLIC_URL", "PIKASIM_API_URL", "TELEGRAM_API_URL"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://bot.example.com",
+        "http://10.0.0.5:8080/api",
+        "http://localhost.example.com",
+        "http://127.0.0.1.nip.io",
+        "ftp://localhost/x",
+    ],
+)
+def test_urls_must_be_https_except_to_this_machine(variable: str, url: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ={"TELEGRAM_BOT_TOKEN": TOKEN, variable: url}, env_file=None)
+    assert str(raised.value).startswith(f"{variable}: must be an https:// URL")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("variable", ["PUBLIC_URL", "PIKASIM_API_URL", "TELEGRAM_API_URL"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bot.example.com",
+        "http://localhost:8080",
+        "http://127.0.0.1:9000/api/v1/reseller",
+        "http://[::1]:8080/bot",
+    ],
+)
+def test_https_and_local_http_urls_are_accepted(variable: str, url: str) -> None:
+    settings = load_settings(environ={"TELEGRAM_BOT_TOKEN": TOKEN, variable: url}, env_file=None)
+    assert getattr(settings, variable.lower()) == url
+
+
+@pytest.mark.parametrize("secret", ["short", "whsec_123456789"])  # 15 characters at most
+def test_a_short_webhook_secret_is_refused(secret: str) -> None:
+    environ = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "PIKASIM_API_KEY": "pk_live_x",
+        "PIKASIM_WEBHOOK_SECRET": secret,
+    }
+    with pytest.raises(SettingsError) as raised:
+        load_settings(environ=environ, env_file=None)
+    assert str(raised.value) == "PIKASIM_WEBHOOK_SECRET: must be at least 16 characters"
+    # the same check for a value handed over in code
+    with pytest.raises(SettingsError):
+        load_settings(
+            environ={"TELEGRAM_BOT_TOKEN": TOKEN},
+            env_file=None,
+            pikasim_webhook_secret=Secret(secret),
+        )
+    environ["PIKASIM_WEBHOOK_SECRET"] = "whsec_1234567890"  # 16
+    assert load_settings(environ=environ, env_file=None).webhook_secret == "whsec_1234567890"

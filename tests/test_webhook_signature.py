@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from bot.pikasim.signing import js_number, js_stringify, sign, verify_signature
+from bot.pikasim.signing import (
+    FALLBACK_MAX_BYTES,
+    FALLBACK_MAX_SEPARATORS,
+    fallback_candidate,
+    js_number,
+    js_stringify,
+    sign,
+    verify_signature,
+)
 
 VECTORS_FILE = Path(__file__).parent / "data" / "webhook_vectors.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
@@ -49,6 +57,11 @@ def test_re_encoded_body_verifies_through_the_fallback(
     vector: dict[str, Any], reencode: Any
 ) -> None:
     reencoded = reencode(json.loads(vector["body"])).encode("utf-8", "surrogatepass")
+    try:
+        reencoded.decode("utf-8")
+    except UnicodeDecodeError:  # a lone surrogate written raw: not UTF-8, so refused
+        assert not verify_signature(reencoded, vector["signature"], vector["secret"])
+        return
     assert verify_signature(reencoded, vector["signature"], vector["secret"])
 
 
@@ -147,3 +160,52 @@ def test_js_stringify_edge_cases() -> None:
         js_stringify({1: "non-string key"})
     with pytest.raises(TypeError):
         js_stringify(object())
+
+
+def _event_body() -> tuple[str, str]:
+    vector = next(v for v in VECTORS if v["name"] == "non-ascii text")
+    return vector["body"], vector["secret"]
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode("utf-16"),  # with its BOM
+        lambda text: text.encode("utf-16-le"),
+        lambda text: text.encode("utf-32"),
+        lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"),  # UTF-8 with a BOM
+    ],
+    ids=["utf-16", "utf-16-le", "utf-32", "utf-8-bom"],
+)
+def test_a_signed_event_in_another_encoding_is_refused(encode: Any) -> None:
+    body, secret = _event_body()
+    signature = sign(body, secret)
+    assert verify_signature(json.dumps(json.loads(body)).encode(), signature, secret)
+    reencoded = encode(body)
+    assert json.loads(reencoded) == json.loads(body)  # Python alone would accept it
+    assert not verify_signature(reencoded, signature, secret)
+
+
+def test_the_fallback_only_takes_objects_up_to_16_kb() -> None:
+    secret = "whsec_test_0123456789"
+    for size, accepted in ((FALLBACK_MAX_BYTES, True), (FALLBACK_MAX_BYTES + 1, False)):
+        payload = {"event": "esim.provisioned", "data": {"pad": ""}}
+        overhead = len(json.dumps(payload, indent=1))
+        payload["data"]["pad"] = "x" * (size - overhead)
+        reencoded = json.dumps(payload, indent=1).encode()
+        assert len(reencoded) == size
+        assert verify_signature(reencoded, sign(js_stringify(payload), secret), secret) is accepted
+    for reencoded, not_an_object in ((b"[1, 2]", [1, 2]), (b'"\\u0074ext"', "text"), (b"5.0", 5)):
+        assert json.loads(reencoded) == not_an_object
+        signature = sign(js_stringify(not_an_object), secret)
+        assert not verify_signature(reencoded, signature, secret)
+        assert verify_signature(js_stringify(not_an_object), signature, secret)  # raw still works
+
+
+def test_the_fallback_refuses_bodies_with_too_many_separators() -> None:
+    secret = "whsec_test_0123456789"
+    for count, accepted in ((100, True), (FALLBACK_MAX_SEPARATORS, False)):
+        payload = {"event": "x", "data": [1.5] * count}  # cheap to send, costly to re-serialise
+        reencoded = json.dumps(payload).encode()
+        assert fallback_candidate(reencoded) is accepted
+        assert verify_signature(reencoded, sign(js_stringify(payload), secret), secret) is accepted
