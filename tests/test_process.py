@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import TEST_API_KEY, TEST_WEBHOOK_SECRET, BotProcess, RunningSandbox
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.asgi_server import BackgroundServer
-from bot.testing._api import BotApi
-from bot.testing._messages import command_entities
-from bot.testing._state import (
+from emulators.telegram._api import BotApi
+from emulators.telegram._messages import command_entities
+from emulators.telegram._state import (
     JSON,
     CallbackQueryState,
     ChatState,
@@ -37,7 +37,7 @@ from bot.testing._state import (
     StarRefund,
     World,
 )
-from bot.testing._wire import (
+from emulators.telegram._wire import (
     ApiError,
     UploadedFile,
     error_response,
