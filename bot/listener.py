@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.pikasim.signing import verify_signature
 
@@ -46,7 +46,9 @@ def webhook_dedup_key(payload: dict[str, Any], raw_body: bytes) -> str:
     return f"{event}:sha256:{hashlib.sha256(raw_body).hexdigest()}"
 
 
-def create_listener(hooks: ListenerHooks) -> Starlette:
+def create_listener(hooks: ListenerHooks, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The listener's app; ``extra_routes`` serve the playground page (never with a token)."""
+
     async def healthz(request: Request) -> JSONResponse:
         report = await hooks.health()
         if report is None:
@@ -83,6 +85,7 @@ def create_listener(hooks: ListenerHooks) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/webhooks/pikasim", pikasim_webhook, methods=["POST"]),
+            *extra_routes,
         ]
     )
 
