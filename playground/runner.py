@@ -45,6 +45,8 @@ def playground_settings(
         "payments": "stars",
         "database_path": database_path,
     }
+    if not is_configured("RECONCILE_SECONDS"):
+        values["reconcile_seconds"] = 10  # a dropped webhook shows its effect within seconds
     if not is_configured("HTTP_HOST"):
         values["http_host"] = "127.0.0.1"  # the page has an admin and no login: local only
     return load_settings(**{**values, **overrides})
