@@ -51,7 +51,11 @@ class Playground:
             raise ActionError("unknown person") from None
 
     def chat(self, person: Person) -> JSON:
-        return chat_view(self.emulator.world, self.emulator.world.chats[person.id])
+        world = self.emulator.world
+        view = chat_view(world, world.chats[person.id])
+        # How many messages each chat holds, so the page can mark the others' unread ones.
+        view["counts"] = {str(p): len(world.chats[p].messages) for p in self.people}
+        return view
 
     async def chat_updates(self, person: Person) -> AsyncIterator[JSON]:
         """The chat now, then again after every change, until the playground closes."""

@@ -208,6 +208,7 @@ async def test_the_sandbox_panel_turns_the_sandbox_knobs(
     # The operator's chat exists from the start, so alerts reach the admin.
     admin = await chat(client, ADMIN_ID)
     assert any("Sandbox" in (m.get("text") or "") for m in admin["messages"])
+    assert admin["counts"][str(ADMIN_ID)] == len(admin["messages"])  # the page's unread badges
 
 
 async def test_nothing_of_the_playground_is_served_with_a_token(bot: RunningBot) -> None:

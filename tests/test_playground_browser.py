@@ -117,6 +117,7 @@ async def test_buy_an_esim_in_the_page_then_refund_it_as_the_admin(
     await page.locator("#stars", has_text=f"{paid:,}").wait_for()
 
     # The operator: /refund with the ICCID, confirm.
+    await page.locator(f'[data-person="{ADMIN_ID}"] .badge').wait_for()  # the sandbox alert
     await page.click(f'[data-person="{ADMIN_ID}"]')
     await type_message(page, f"/refund {esim.iccid} playground test")
     await tap(page, "Cancel the eSIM and refund")

@@ -3,7 +3,9 @@
 "use strict";
 
 const api = "/playground/api";
-const state = { people: [], me: null, events: null, rendered: new Map(), commands: [] };
+const state = {
+  people: [], me: null, events: null, rendered: new Map(), commands: [], counts: {}, seen: {},
+};
 const $ = (selector) => document.querySelector(selector);
 
 async function call(path, body) {
@@ -49,6 +51,13 @@ function renderPeople() {
     meta.textContent = person.language.toUpperCase() + (person.admin ? " · admin" : " · customer");
     label.append(name, meta);
     button.append(avatar, label);
+    const unread = (state.counts[person.id] || 0) - (state.seen[person.id] || 0);
+    if (person.id !== state.me?.id && unread > 0) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = unread;
+      button.append(badge);
+    }
     button.addEventListener("click", () => choose(person));
     item.append(button);
     list.append(item);
@@ -73,6 +82,9 @@ function renderChat(chat) {
   if (!state.me || chat.user !== state.me.id) return;
   $("#stars").textContent = "⭐ " + chat.stars.toLocaleString("en-US");
   state.commands = chat.commands;
+  state.counts = chat.counts;
+  state.seen[state.me.id] = chat.counts[state.me.id];
+  renderPeople();
   const box = $("#messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
   const seen = new Set();
@@ -310,7 +322,10 @@ async function start() {
     input.value = "";
     send(text);
   });
-  $("#menu-button").addEventListener("click", toggleMenu);
+  $("#menu-button").addEventListener("click", (event) => { event.stopPropagation(); toggleMenu(); });
+  document.addEventListener("click", (event) => {
+    if (!$("#menu-popup").contains(event.target)) $("#menu-popup").hidden = true;
+  });
   for (const button of document.querySelectorAll("#sandbox .faults button")) {
     button.addEventListener("click", () => sandboxAction(button.dataset.action));
   }
