@@ -68,12 +68,12 @@ class RunningPlayground:
 
 @contextlib.asynccontextmanager
 async def running_playground(
-    stop: asyncio.Event | None = None, timeout: float = 20.0, **overrides: Any
+    timeout: float = 20.0, **overrides: Any
 ) -> AsyncIterator[RunningPlayground]:
-    """The whole playground in this event loop until the block ends (or ``stop`` is set)."""
+    """The whole playground in this event loop until the block ends."""
     from bot.app import serve
 
-    stop = stop or asyncio.Event()
+    stop = asyncio.Event()
     async with BotApiEmulator(
         token=PLAYGROUND_TOKEN, bot_username="esim_playground_bot", bot_first_name="eSIM Bot"
     ) as emulator:
@@ -93,7 +93,7 @@ async def running_playground(
                 await _wait_for_catalog(running.services, timeout)
                 yield running
             finally:
-                playground.closing.set()
+                playground.close()  # end the pages' live streams first, or shutdown waits
                 stop.set()
                 await asyncio.wait_for(task, timeout)
 
@@ -120,7 +120,7 @@ async def _run(announce: Callable[[str], None]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running_playground(stop) as running:
+    async with running_playground() as running:
         announce(running.url)
         await stop.wait()
 
@@ -129,8 +129,13 @@ def main() -> int:
     """``python -m bot`` without a token, or ``python -m bot --playground``."""
     from bot.logs import configure_logging
 
-    try:
-        base = load_settings(telegram_bot_token=PLAYGROUND_TOKEN)
+    try:  # the operator's other settings (log level, markup...) must still be valid
+        base = load_settings(
+            telegram_bot_token=PLAYGROUND_TOKEN,
+            pikasim_api_key=None,
+            pikasim_webhook_secret=None,
+            payments="stars",
+        )
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2

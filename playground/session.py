@@ -42,6 +42,10 @@ class Playground:
         for person in CAST:
             emulator.user(person.id, person.name, person.language)
 
+    def close(self) -> None:
+        self.closing.set()
+        self.emulator.world.chats_changed.notify()  # wakes every live stream to end
+
     # -- chats -------------------------------------------------------------------------------
 
     def person(self, user_id: Any) -> Person:
