@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.testing import FakeTelegram, FakeUser  # noqa: E402
+from emulators.telegram import FakeTelegram, FakeUser  # noqa: E402
 from handlers.callbacks import build  # noqa: E402
 from tests.rig import BotProcess, eventually, running_sandbox  # noqa: E402
 

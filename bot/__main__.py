@@ -1,4 +1,8 @@
-"""``python -m bot``: run the bot until SIGINT or SIGTERM."""
+"""``python -m bot``: run the bot until SIGINT or SIGTERM.
+
+Without TELEGRAM_BOT_TOKEN (or with ``--playground``) it runs the playground instead: the bot
+with a Bot API emulator, the sandbox reseller and a chat page in one process.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,18 @@ import os
 import sys
 
 from bot.logs import configure_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, is_configured, load_settings
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     # Everything the bot writes is private: the database and its -wal/-shm files hold
     # activation codes (storage also sets the modes itself, for other entry points).
     os.umask(0o077)
+    args = sys.argv[1:] if argv is None else argv
+    if "--playground" in args or not is_configured("TELEGRAM_BOT_TOKEN"):
+        from playground.runner import main as playground_main
+
+        return playground_main()
     try:
         settings = load_settings()
     except SettingsError as error:

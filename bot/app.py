@@ -7,10 +7,11 @@ import contextlib
 import logging
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
+from starlette.routing import BaseRoute
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
@@ -125,11 +126,15 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event,
     on_ready: Callable[[Services, BackgroundServer], None] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
-    """Run the bot and the listener until ``stop`` is set, then shut down in reverse order."""
+    """Run the bot and the listener until ``stop`` is set, then shut down in reverse order.
+
+    ``extra_routes`` are served by the listener too (the playground's page).
+    """
     async with open_services(settings) as services:
         application = build_application(services)
-        listener = create_listener(_listener_hooks(services, application))
+        listener = create_listener(_listener_hooks(services, application), extra_routes)
         if services.sandbox is not None:
             # Marked in-process: the public route refuses sandbox webhooks from the network.
             transport = httpx.ASGITransport(app=in_process(listener))

@@ -9,7 +9,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +18,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.in_process import is_in_process
 from bot.pikasim.signing import fallback_candidate, verify_raw, verify_reserialised
@@ -85,7 +85,8 @@ def _id(data: dict[str, Any], *names: str) -> str:
     return ""
 
 
-def create_listener(hooks: ListenerHooks) -> Starlette:
+def create_listener(hooks: ListenerHooks, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The listener's app; ``extra_routes`` serve the playground page (never with a token)."""
     fallback = _FallbackVerifier()
 
     async def healthz(request: Request) -> JSONResponse:
@@ -136,6 +137,7 @@ def create_listener(hooks: ListenerHooks) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/webhooks/pikasim", pikasim_webhook, methods=["POST"]),
+            *extra_routes,
         ]
     )
 

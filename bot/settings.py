@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
+__all__ = ["Secret", "Settings", "SettingsError", "is_configured", "load_settings"]
 
 SANDBOX_API_KEY = "pk_sandbox"
 # Random per process: the embedded sandbox's webhooks never cross the network (see
@@ -289,6 +289,20 @@ def load_settings(
     if problems:
         raise SettingsError("; ".join(problems))
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def is_configured(
+    variable: str, environ: Mapping[str, str] | None = None, env_file: Path | str | None = ".env"
+) -> bool:
+    """Whether ``variable`` has a non-empty value in the environment or ``env_file``.
+
+    Without TELEGRAM_BOT_TOKEN, ``python -m bot`` starts the playground instead of failing.
+    """
+    environment = os.environ if environ is None else environ
+    if environment.get(variable.upper(), "").strip():
+        return True
+    from_file = _read_env_file(Path(env_file)) if env_file else {}
+    return bool(from_file.get(variable.lower(), "").strip())
 
 
 def _typed(name: str, value: object) -> object:

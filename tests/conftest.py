@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import (
     ADMIN_ID,
     TEST_TOKEN,

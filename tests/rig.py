@@ -19,7 +19,7 @@ from bot.asgi_server import BackgroundServer
 from bot.sandbox import SandboxConfig, create_app
 from bot.services import Services
 from bot.settings import Settings, load_settings
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 
 TEST_API_KEY = "pk_test_rig_key_0123456789"
 TEST_WEBHOOK_SECRET = "whsec_test_rig_secret_0123456789"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.i18n import t
-from bot.testing import FakeTelegram
-from bot.testing._state import ChatState
+from emulators.telegram import FakeTelegram
+from emulators.telegram._state import ChatState
 from handlers.admin import COMMANDS
 from handlers.callbacks import build
 from storage import OrderStatus

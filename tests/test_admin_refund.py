@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from handlers.callbacks import build
 from storage import OrderKind, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox, eventually

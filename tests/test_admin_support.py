@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.i18n import t
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import build
 from storage import Order, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox, eventually

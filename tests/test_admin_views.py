@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.pricing import usd
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from handlers.admin_stats import stars_to_cents
 from handlers.admin_wallet import parse_cents
 from storage import OrderKind, OrderStatus

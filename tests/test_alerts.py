@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.alerts import Alerts
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from storage import OrderStatus, now
 from tests.rig import (
     ADMIN_ID,

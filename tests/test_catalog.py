@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.catalog import CatalogIndex
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import RunningSandbox, bot_settings, running_bot
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import build
 from tests.rig import TEST_API_KEY, BotProcess, RunningSandbox, eventually
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import ADMIN_ID, BotProcess, RunningSandbox, eventually
 from tests.test_crash import CRASH_EXIT_CODE, a_plan_code, buy_and_pay, order_row
 

@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.testing import FakeTelegram, FakeUser, PaymentDeclined
+from emulators.telegram import FakeTelegram, FakeUser, PaymentDeclined
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from storage import Storage
 from tests.rig import BotProcess, RunningSandbox
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from handlers.callbacks import build
 from tests.rig import ADMIN_ID, RunningBot, bot_settings, running_bot
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.catalog import CatalogIndex
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox
 
 JSON = dict[str, Any]

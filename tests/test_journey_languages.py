@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import RunningBot, RunningSandbox
 from tests.test_journey_purchase import buy, topup_plan, with_buttons
 

@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from handlers.delivery import install_links
 from storage import Plan
 from tests.rig import RunningBot, RunningSandbox, bot_settings, running_bot

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from bot.asgi_server import BackgroundServer
 from bot.http_limits import LISTENER_LIMITS, ServerLimits
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import RunningBot
 
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from bot.orders import DRIVEN, EXITS
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import build
 from storage import OrderKind, OrderStatus
 from storage.orders import FINAL, TRANSITIONS
@@ -211,7 +211,7 @@ async def test_a_deposit_lifts_a_decline_within_seconds(
 async def test_an_expired_invoice_is_declined_and_buy_again_reuses_the_order(
     tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
-    from bot.testing import PaymentDeclined
+    from emulators.telegram import PaymentDeclined
 
     settings = bot_settings(tmp_path, tg, sandbox, invoice_ttl_seconds=1)
     async with running_bot(settings) as bot:

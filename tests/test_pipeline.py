@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.pikasim.signing import js_stringify, sign
-from bot.testing import FakeTelegram, FakeUser, PaymentDeclined
+from emulators.telegram import FakeTelegram, FakeUser, PaymentDeclined
 from handlers.callbacks import build
 from storage import Order, OrderStatus
 from tests.rig import (

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from tests.rig import TEST_API_KEY, TEST_WEBHOOK_SECRET, BotProcess, RunningSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,13 +27,14 @@ def run_bot_briefly(env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
     )
 
 
-def test_missing_token_gives_one_clear_line(tmp_path: Path) -> None:
-    result = run_bot_briefly({}, tmp_path)
+def test_malformed_token_gives_one_clear_line(tmp_path: Path) -> None:
+    # Without any token the playground starts instead (tests/test_playground.py).
+    result = run_bot_briefly({"TELEGRAM_BOT_TOKEN": "not-a-token"}, tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "TELEGRAM_BOT_TOKEN" in lines[0]
-    assert "required" in lines[0]
+    assert "BotFather" in lines[0]
     assert "Traceback" not in result.stderr
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.esim_data import valid_iccid
 from bot.qr import QrError, qr_png
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from storage import OrderKind, OrderStatus
 from tests.rig import (
     RunningBot,

@@ -16,7 +16,7 @@ import pytest
 from bot.i18n import t
 from bot.pikasim.signing import sign
 from bot.settings import load_settings
-from bot.testing import FakeTelegram, FakeUser
+from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import build
 from storage import OrderKind, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, bot_settings, eventually, running_bot

@@ -16,7 +16,7 @@ import pytest
 from bot import listener
 from bot.listener import webhook_dedup_key
 from bot.pikasim.signing import js_stringify, sign
-from bot.testing import FakeTelegram
+from emulators.telegram import FakeTelegram
 from storage import OrderStatus
 from tests.rig import TEST_WEBHOOK_SECRET, RunningBot, RunningSandbox
 from tests.test_pipeline import buy, fresh_timestamp, photos_to, post_webhook, the_order

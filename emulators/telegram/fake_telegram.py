@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.asgi_server import BackgroundServer
-from bot.testing._api import BotApi
-from bot.testing._messages import command_entities
-from bot.testing._state import (
+from emulators.telegram._api import BotApi
+from emulators.telegram._messages import command_entities
+from emulators.telegram._state import (
     JSON,
     CallbackQueryState,
     ChatState,
@@ -37,7 +37,7 @@ from bot.testing._state import (
     StarRefund,
     World,
 )
-from bot.testing._wire import (
+from emulators.telegram._wire import (
     ApiError,
     UploadedFile,
     error_response,
@@ -456,7 +456,11 @@ class FakeUser:
 
         Raises PaymentDeclined when the bot answers the pre-checkout query with ok=False.
         """
-        invoice = await self._pre_checkout(timeout)
+        return await self.pay_invoice(None, timeout)
+
+    async def pay_invoice(self, message_id: int | None, timeout: float = 10.0) -> str:
+        """Pay the invoice in message ``message_id`` (None: the newest), as pay_last_invoice."""
+        invoice = await self._pre_checkout(timeout, message_id)
         stars = invoice.currency == "XTR"
         if stars:
             charge_id = self._world.new_star_payment(
@@ -501,10 +505,15 @@ class FakeUser:
                 return message
         return None
 
-    def _last_invoice(self) -> Invoice:
+    def _last_invoice(self, message_id: int | None = None) -> Invoice:
         if not self._chat.invoices:
             raise LookupError(f"the bot sent no invoice to chat {self.chat_id}")
-        return self._chat.invoices[-1]
+        if message_id is None:
+            return self._chat.invoices[-1]
+        for invoice in self._chat.invoices:
+            if invoice.message_id == message_id:
+                return invoice
+        raise LookupError(f"message {message_id} in chat {self.chat_id} is no invoice")
 
     def _push_message(self, content: JSON) -> JSON:
         message: JSON = {
@@ -540,8 +549,8 @@ class FakeUser:
         )
         return call.params
 
-    async def _pre_checkout(self, timeout: float) -> Invoice:
-        invoice = self._last_invoice()
+    async def _pre_checkout(self, timeout: float, message_id: int | None = None) -> Invoice:
+        invoice = self._last_invoice(message_id)
         query_id = self._world.new_id()
         self._world.pre_checkouts[query_id] = PreCheckoutState(invoice, self.id)
         self._chat.mark_read()

@@ -6,9 +6,9 @@ import io
 import re
 from typing import Any
 
-from bot.testing._html import HtmlParseError, parse_html, strip_formatted
-from bot.testing._state import StoredFile
-from bot.testing._wire import bad_request
+from emulators.telegram._html import HtmlParseError, parse_html, strip_formatted
+from emulators.telegram._state import StoredFile
+from emulators.telegram._wire import bad_request
 
 __all__ = [
     "CAPTION_LIMIT",

@@ -7,14 +7,14 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.testing._messages import (
+from emulators.telegram._messages import (
     format_text,
     image_size,
     inline_markup,
     normalize,
     photo_sizes,
 )
-from bot.testing._state import (
+from emulators.telegram._state import (
     JSON,
     ChatState,
     Invoice,
@@ -22,7 +22,7 @@ from bot.testing._state import (
     StoredFile,
     World,
 )
-from bot.testing._wire import ApiError, UploadedFile, bad_request
+from emulators.telegram._wire import ApiError, UploadedFile, bad_request
 
 __all__ = ["BotApi", "Handler"]
 

@@ -1,0 +1,1 @@
+"""The playground: the whole bot in a browser, with no Telegram token and no internet."""
