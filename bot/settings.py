@@ -214,10 +214,19 @@ class Settings:
     sandbox_provisioning_delay: float
     sandbox_open: bool  # embedded sandbox: anyone may buy (Stars refunded), not only admins
     log_level: str
+    # Not a variable: set by the playground, whose Telegram is an emulator and whose Stars are
+    # simulated, so its sandbox sales are demonstrations, not rehearsals with real money.
+    simulated_stars: bool = False
 
     @property
     def uses_sandbox(self) -> bool:
         return self.pikasim_api_key is None
+
+    @property
+    def rehearsal(self) -> bool:
+        """Sandbox mode with real Telegram: real Stars for simulated eSIMs, so only admins and
+        allowed users buy (unless SANDBOX_OPEN=1) and every Star is refunded after delivery."""
+        return self.uses_sandbox and not self.simulated_stars
 
     @property
     def reseller_api_key(self) -> str:
@@ -236,7 +245,7 @@ class Settings:
     def may_buy(self, user_id: int) -> bool:
         """Sandbox mode is a rehearsal: only admins and allowed users buy, unless
         SANDBOX_OPEN=1. With a real reseller everyone may (ALLOWED_USER_IDS gates the rest)."""
-        if not self.uses_sandbox or self.sandbox_open:
+        if not self.rehearsal or self.sandbox_open:
             return True
         return user_id in self.admin_ids or user_id in self.allowed_user_ids
 

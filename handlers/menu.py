@@ -70,7 +70,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start, and /start <country> from a deep link (t.me/bot?start=JP)."""
     await remember_user(update, context)
     language = language_of(update, context)
-    rehearsal = services_of(context).settings.uses_sandbox  # must never pass for a shop
+    rehearsal = services_of(context).settings.rehearsal  # must never pass for a shop
     if context.args:
         index = services_of(context).catalog.index
         match = find_country(" ".join(context.args), index.countries())

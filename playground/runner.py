@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -49,7 +50,8 @@ def playground_settings(
         values["reconcile_seconds"] = 10  # a dropped webhook shows its effect within seconds
     if not is_configured("HTTP_HOST"):
         values["http_host"] = "127.0.0.1"  # the page has an admin and no login: local only
-    return load_settings(**{**values, **overrides})
+    # The emulator's Stars are simulated: sales here are demonstrations, open to every visitor.
+    return dataclasses.replace(load_settings(**{**values, **overrides}), simulated_stars=True)
 
 
 @dataclass

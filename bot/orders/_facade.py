@@ -198,7 +198,7 @@ class Orders:
 
     async def _deliver(self, order: Order) -> Order:
         delivered = await self._placing.deliver(order)
-        if delivered.status is S.DELIVERED and self._core.settings.uses_sandbox:
+        if delivered.status is S.DELIVERED and self._core.settings.rehearsal:
             await self._rehearsal.refund(delivered)  # a rehearsal, not a sale
         return delivered
 
@@ -285,7 +285,7 @@ class Orders:
             watch = self._refunds.watch(order, self._placing.find_remote)
             await isolated(core, f"refunded order {order.reference}", watch)
         await isolated(core, "late orders", tell_late_orders(core))
-        if core.settings.uses_sandbox:
+        if core.settings.rehearsal:
             await isolated(core, "rehearsal refunds", self._rehearsal.retry_owed())
         await isolated(core, "unpaid orders", self.expire_unpaid())
 
