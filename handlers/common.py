@@ -30,9 +30,10 @@ def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 async def remember_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Keep the user's profile; written only when it changed, or once a day."""
     user = update.effective_user
     if user is not None:
-        await services_of(context).storage.users.upsert(
+        await services_of(context).storage.users.touch(
             user.id, user.first_name, user.username, user.language_code
         )
 
