@@ -20,7 +20,7 @@ from bot.catalog import CatalogService
 from bot.events import ResellerEvent
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.listener import ListenerHooks, create_listener
-from bot.pikasim import PikaSimClient, RequestBudget
+from bot.pikasim import PikaSimClient, Priority, RequestBudget
 from bot.pipeline import Pipeline
 from bot.services import Services
 from bot.settings import Settings
@@ -45,7 +45,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         http,
         api_key=settings.reseller_api_key,
         base_url=SANDBOX_BASE_URL if sandbox is not None else settings.pikasim_api_url,
-        budget=RequestBudget(limit=settings.pikasim_rate_limit, window=60.0),
+        budget=_budget(settings.pikasim_rate_limit),
     )
     alerts = Alerts(settings.admin_ids, secrets=settings.secrets)
     catalog = CatalogService(storage, reseller, refresh_hours=settings.catalog_sync_hours)
@@ -66,6 +66,20 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     finally:
         await http.aclose()
         await storage.close()
+
+
+# A customer waiting for the reseller hears "busy, try again" after this long.
+CUSTOMER_WAIT_SECONDS = 5.0
+
+
+def _budget(limit: int) -> RequestBudget:
+    # A sixth of every minute is kept for placing paid orders, whatever customers tap.
+    return RequestBudget(
+        limit=limit,
+        window=60.0,
+        order_reserve=limit // 6,
+        max_wait={Priority.CUSTOMER: CUSTOMER_WAIT_SECONDS},
+    )
 
 
 def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:

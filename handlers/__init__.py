@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import t
-from handlers import admin, browse, checkout, errors, esims, fallback, menu, reseller
+from handlers import admin, browse, checkout, errors, esims, fallback, menu, reseller, topups
 from handlers.common import answer, language_of, reply, services_of
 
 __all__ = ["on_startup", "register_handlers"]
@@ -61,6 +61,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     menu.register(application)
     browse.register(application)
     esims.register(application)
+    topups.register(application)
     # Last: unknown commands, unreadable messages and unparsable buttons (see fallback.py).
     fallback.register(application)
     application.add_error_handler(errors.on_error)
