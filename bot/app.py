@@ -200,12 +200,13 @@ def _schedule_jobs(
         await services.wallet.alert_if_low()
 
     async def at_start() -> None:
-        # Sync a stale catalog and finish what the last run left half-done, off the start path.
-        await services.catalog.refresh_if_stale()
+        # Finish what the last run left half-done, off the start path.
         await services.pipeline.reconcile()
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
+    # The first catalog sync retries on its own until the shop has something to sell.
+    application.create_task(services.catalog.first_sync(), name="first catalog sync")
     application.create_task(at_start(), name="start-up checks")
     interval = settings.reconcile_seconds
     jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
@@ -220,9 +221,12 @@ def _listener_hooks(
         if not services.ready:
             return None
         database_ok = await services.storage.db.ping()
+        catalog = services.catalog.state  # "loading" until the first sync, "failed" if it did
+        status = "ok" if database_ok and catalog == "ok" else "degraded"
         return {
-            "status": "ok" if database_ok else "degraded",
+            "status": "starting" if database_ok and catalog == "loading" else status,
             "database": "ok" if database_ok else "error",
+            "catalog": catalog,
             "telegram": "ok" if application.running else "stopped",
             "reseller": "sandbox" if services.sandbox is not None else "pikasim",
             "catalog_plans": services.catalog.size,
