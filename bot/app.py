@@ -153,10 +153,12 @@ async def serve(
                 await stop.wait()
                 log.info("stopping")
                 services.ready = False
+                await services.catalog.close()  # a first sync may still be retrying
                 await application.updater.stop()  # type: ignore[union-attr]
                 await services.pipeline.shutdown()
                 await application.stop()
         finally:
+            await services.catalog.close()
             await server.stop()
     log.info("stopped")
 
@@ -206,7 +208,7 @@ def _schedule_jobs(
         await services.wallet.alert_if_low()
 
     # The first catalog sync retries on its own until the shop has something to sell.
-    application.create_task(services.catalog.first_sync(), name="first catalog sync")
+    services.catalog.start()
     application.create_task(at_start(), name="start-up checks")
     interval = settings.reconcile_seconds
     jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")

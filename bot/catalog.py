@@ -181,6 +181,7 @@ class CatalogService:
         self._settled = asyncio.Event()  # set when the state first leaves "loading"
         self.index = CatalogIndex()
         self.state = LOADING
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def size(self) -> int:
@@ -213,6 +214,19 @@ class CatalogService:
         if fresh and len(self.index):
             return True
         return await self.refresh()
+
+    def start(self) -> None:
+        """Start :meth:`first_sync` in the background; :meth:`close` stops it."""
+        self._task = asyncio.get_running_loop().create_task(self.first_sync(), name="catalog")
+
+    async def close(self) -> None:
+        """Stop a first sync still retrying, and release customers waiting for it."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._settled.set()
 
     async def first_sync(self) -> None:
         """At start: serve a fresh saved catalog or sync one; until there is a catalog to

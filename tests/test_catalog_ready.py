@@ -81,3 +81,13 @@ async def test_a_failed_first_sync_says_the_shop_opens_shortly_and_retries(
         await eventually(healthy, timeout=10, interval=0.1)  # retried after a short backoff
         await alice.send_text("Japan")
         await alice.wait_for_message(with_buttons("p:"))
+
+
+async def test_a_bot_still_waiting_for_its_catalog_stops_promptly(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    sandbox.state.fail_for(60, 503)
+    async with starting_bot(bot_settings(tmp_path, tg, sandbox)) as bot:
+        await eventually(lambda: bot.services.catalog.state == "failed", timeout=10)
+        began = asyncio.get_running_loop().time()
+    assert asyncio.get_running_loop().time() - began < 5  # the retry loop did not hold it
