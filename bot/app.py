@@ -24,7 +24,7 @@ from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.in_process import in_process
 from bot.listener import ListenerHooks, create_listener
 from bot.orders import Orders
-from bot.pikasim import PikaSimClient, RequestBudget
+from bot.pikasim import PikaSimClient, Priority, RequestBudget
 from bot.services import Services
 from bot.settings import Settings
 from bot.wallet import Wallet
@@ -48,7 +48,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         http,
         api_key=settings.reseller_api_key,
         base_url=SANDBOX_BASE_URL if sandbox is not None else settings.pikasim_api_url,
-        budget=RequestBudget(limit=settings.pikasim_rate_limit, window=60.0),
+        budget=_budget(settings.pikasim_rate_limit),
     )
     alerts = Alerts(settings.admin_ids, secrets=settings.secrets)
     catalog = CatalogService(storage, reseller, refresh_hours=settings.catalog_sync_hours)
@@ -69,6 +69,20 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     finally:
         await http.aclose()
         await storage.close()
+
+
+# A customer waiting for the reseller hears "busy, try again" after this long.
+CUSTOMER_WAIT_SECONDS = 5.0
+
+
+def _budget(limit: int) -> RequestBudget:
+    # A sixth of every minute is kept for placing paid orders, whatever customers tap.
+    return RequestBudget(
+        limit=limit,
+        window=60.0,
+        order_reserve=limit // 6,
+        max_wait={Priority.CUSTOMER: CUSTOMER_WAIT_SECONDS},
+    )
 
 
 def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:
@@ -152,10 +166,12 @@ async def serve(
                 await stop.wait()
                 log.info("stopping")
                 services.ready = False
+                await services.catalog.close()  # a first sync may still be retrying
                 await application.updater.stop()  # type: ignore[union-attr]
                 await services.orders.shutdown()
                 await application.stop()
         finally:
+            await services.catalog.close()
             await server.stop()
     log.info("stopped")
 
@@ -205,12 +221,13 @@ def _schedule_jobs(
         await services.alerts.send_digest()
 
     async def at_start() -> None:
-        # Sync a stale catalog and finish what the last run left half-done, off the start path.
-        await services.catalog.refresh_if_stale()
+        # Finish what the last run left half-done, off the start path.
         await services.orders.reconcile()
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
+    # The first catalog sync retries on its own until the shop has something to sell.
+    services.catalog.start()
     application.create_task(at_start(), name="start-up checks")
     interval = settings.reconcile_seconds
     jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
@@ -227,9 +244,12 @@ def _listener_hooks(
         if not services.ready:
             return None
         database_ok = await services.storage.db.ping()
+        catalog = services.catalog.state  # "loading" until the first sync, "failed" if it did
+        status = "ok" if database_ok and catalog == "ok" else "degraded"
         return {
-            "status": "ok" if database_ok else "degraded",
+            "status": "starting" if database_ok and catalog == "loading" else status,
             "database": "ok" if database_ok else "error",
+            "catalog": catalog,
             "telegram": "ok" if application.running else "stopped",
             "reseller": "sandbox" if services.sandbox is not None else "pikasim",
             "catalog_plans": services.catalog.size,

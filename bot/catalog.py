@@ -3,11 +3,17 @@
 Browsing is the hot path, so it never calls the reseller and never queries the database: the
 whole catalog (a few thousand plans at most) lives in a small in-memory index rebuilt after
 each sync.
+
+A fresh process is not ready to sell until it has a catalog: :attr:`CatalogService.state` is
+``loading`` until the first sync completes (or a fresh catalog saved by an earlier run is
+loaded), then ``ok``. If that first sync fails with nothing saved to serve, the state is
+``failed`` and :meth:`CatalogService.first_sync` retries with backoff until it succeeds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -23,7 +29,7 @@ if TYPE_CHECKING:
     from bot.pikasim import PikaSimClient
     from storage import Storage
 
-__all__ = ["CatalogIndex", "CatalogService", "plan_from_package"]
+__all__ = ["FAILED", "LOADING", "OK", "CatalogIndex", "CatalogService", "plan_from_package"]
 
 log = logging.getLogger(__name__)
 
@@ -153,29 +159,94 @@ def _plan_order(plan: Plan) -> tuple[int, int, int]:
     return (plan.volume_bytes, plan.duration_days, plan.price_cents)
 
 
+LOADING, OK, FAILED = "loading", "ok", "failed"
+
+
 class CatalogService:
-    def __init__(self, storage: Storage, reseller: PikaSimClient, refresh_hours: float) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        reseller: PikaSimClient,
+        refresh_hours: float,
+        *,
+        retry_seconds: float = 2.0,
+        retry_max_seconds: float = 300.0,
+    ) -> None:
         self._storage = storage
         self._reseller = reseller
         self._refresh_seconds = refresh_hours * 3600
+        self._retry_seconds = retry_seconds
+        self._retry_max_seconds = retry_max_seconds
         self._lock = asyncio.Lock()
+        self._settled = asyncio.Event()  # set when the state first leaves "loading"
         self.index = CatalogIndex()
+        self.state = LOADING
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def size(self) -> int:
         return len(self.index)
 
+    @property
+    def ready(self) -> bool:
+        return self.state == OK
+
+    async def wait_settled(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until the first sync has succeeded or failed."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._settled.wait()
+        return self._settled.is_set()
+
+    def _settle(self, state: str) -> None:
+        self.state = state
+        self._settled.set()
+
     async def load(self) -> None:
         self.index = CatalogIndex(await self._storage.catalog.active())
 
-    async def refresh_if_stale(self) -> None:
+    async def refresh_if_stale(self) -> bool:
+        """Sync unless the saved catalog is fresh; True when a fresh catalog is served."""
         synced_at = await self._storage.meta.get(_SYNCED_AT)
         fresh = synced_at is not None and time.time() - float(synced_at) < self._refresh_seconds
         if not len(self.index):
             await self.load()
         if fresh and len(self.index):
-            return
-        await self.refresh()
+            return True
+        return await self.refresh()
+
+    def start(self) -> None:
+        """Start :meth:`first_sync` in the background; :meth:`close` stops it."""
+        self._task = asyncio.get_running_loop().create_task(self.first_sync(), name="catalog")
+
+    async def close(self) -> None:
+        """Stop a first sync still retrying, and release customers waiting for it."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._settled.set()
+
+    async def first_sync(self) -> None:
+        """At start: serve a fresh saved catalog or sync one; until there is a catalog to
+        serve, retry with backoff (customers are told the shop opens shortly meanwhile)."""
+        delay = self._retry_seconds
+        while True:
+            try:
+                synced = await self.refresh_if_stale()
+            except Exception:  # a database hiccup must not leave the shop loading forever
+                log.exception("the first catalog sync failed")
+                synced = False
+            if len(self.index):
+                if not synced:
+                    log.warning("the first catalog sync failed; serving the saved catalog")
+                self._settle(OK)
+                return
+            self._settle(FAILED)
+            log.warning("no catalog to sell from yet; retrying the sync in %.0f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._retry_max_seconds)
 
     async def refresh(self) -> bool:
         """Fetch the whole catalog; on failure keep serving the cached one."""

@@ -18,7 +18,18 @@ from telegram.ext import (
 )
 
 from bot.i18n import t
-from handlers import admin, browse, checkout, errors, esims, fallback, menu, reseller
+from handlers import (
+    admin,
+    browse,
+    checkout,
+    errors,
+    esims,
+    fallback,
+    guards,
+    menu,
+    reseller,
+    topups,
+)
 from handlers.common import answer, language_of, reply, services_of
 
 __all__ = ["on_startup", "register_handlers"]
@@ -46,6 +57,8 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Before everything: private chats only, and customers held while the catalog loads.
+    guards.register(application)
     if application.bot_data["services"].settings.allowed_user_ids:
         # Only private deployments pay for a check on every update.
         application.add_handler(TypeHandler(Update, gate), group=-1)
@@ -61,6 +74,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     menu.register(application)
     browse.register(application)
     esims.register(application)
+    topups.register(application)
     # Last: unknown commands, unreadable messages and unparsable buttons (see fallback.py).
     fallback.register(application)
     application.add_error_handler(errors.on_error)

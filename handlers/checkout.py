@@ -7,6 +7,7 @@ import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
@@ -58,8 +59,8 @@ async def offer(
     """Open an order for a plan or top-up and ask the customer to pay (or confirm)."""
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or chat is None:
-        return None
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return None  # invoices and eSIMs go to private chats only (see handlers.guards)
     services = services_of(context)
     language = language_of(update, context)
     if not services.settings.may_buy(user.id):  # sandbox mode: a rehearsal, not a shop
@@ -144,6 +145,8 @@ async def _pre_checkout_problem(
     order = await services.storage.orders.by_reference(payload.removeprefix(PAYLOAD_PREFIX))
     if order is None or order.user_id != user_id or not payload.startswith(PAYLOAD_PREFIX):
         return "unknown"
+    if order.chat_id != order.user_id:  # a private chat's id is its user's id
+        return "private_only"  # never deliver an eSIM into a group
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return "already_paid" if order.paid_at else "expired"
     if order.created_at < now() - services.settings.invoice_ttl_seconds:

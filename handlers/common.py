@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -30,9 +32,10 @@ def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 async def remember_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Keep the user's profile; written only when it changed, or once a day."""
     user = update.effective_user
     if user is not None:
-        await services_of(context).storage.users.upsert(
+        await services_of(context).storage.users.touch(
             user.id, user.first_name, user.username, user.language_code
         )
 
@@ -66,6 +69,8 @@ async def show(
             text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
         )
         return
+    if _unchanged(query.message, text, markup):  # a repeated tap: no edit that changes nothing
+        return
     try:
         await query.message.edit_text(
             text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
@@ -73,6 +78,19 @@ async def show(
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether the message already shows this text (as the user reads it) and keyboard."""
+    plain = html.unescape(_TAG.sub("", text)).strip()
+    return (message.text or "").strip() == plain and _rows(message.reply_markup) == _rows(markup)
+
+
+def _rows(markup: InlineKeyboardMarkup | None) -> tuple[tuple[object, ...], ...]:
+    return tuple(tuple(row) for row in markup.inline_keyboard) if markup is not None else ()
 
 
 async def answer(query: CallbackQuery | None, text: str | None = None, alert: bool = False) -> None:

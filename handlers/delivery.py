@@ -108,7 +108,7 @@ class Notifier:
         except QrError as error:
             log.error("no QR code for order %s: %s", order.reference, error)
             text = f"{caption}\n\n{t(language, 'delivery.caption_failed')}"
-            sent = await self._send(order.chat_id, text, markup) is not None
+            sent = await self._send(order.user_id, text, markup) is not None
         else:
             sent = await self._send_photo(order, png, caption, markup)
         if sent and order.progress_message_id is not None:
@@ -128,7 +128,9 @@ class Notifier:
             png.seek(0)
             try:
                 await self._bot.send_photo(
-                    order.chat_id,
+                    # Always the buyer's private chat (the same as the order's chat for every
+                    # order placed since Buy refuses groups): an activation code is single-use.
+                    order.user_id,
                     photo=png,
                     filename="esim-qr.png",
                     caption=text,

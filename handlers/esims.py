@@ -3,7 +3,9 @@
 Every button names an ICCID, and a user can send any callback data they like, so each
 handler looks the eSIM up with ``owned_by(iccid, user_id)``: someone else's eSIM is simply
 "expired". The reseller is asked (usage, top-up options) only when the customer taps a
-button, at customer priority, and its errors become a polite sentence.
+button, at customer priority, and its errors become a polite sentence. Its answers are cached
+per eSIM (usage for a minute, shown with its age), and the asking happens in a task of the
+customer's own after the tap is answered, paced per user (see handlers.pacing).
 """
 
 from __future__ import annotations
@@ -21,23 +23,29 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot.esim_data import valid_iccid
 from bot.i18n import catalog, cldr, t
-from bot.pikasim import PikaSimError, Priority, TopupOption, Usage
-from handlers import checkout
-from handlers.browse import days_text, shown_price, volume_text
-from handlers.callbacks import build, fits, parse
+from bot.pikasim import PikaSimError, Priority, Usage
+from handlers.browse import days_text, volume_text
+from handlers.callbacks import build, parse
 from handlers.common import answer, language_of, services_of, show
 from handlers.delivery import esim_keyboard, install_links
-from handlers.topup_cache import TOPUP_CACHE_SECONDS, topup_cache
+from handlers.pacing import pacing_of
 from storage import Esim, OrderKind, now
 
 __all__ = [
+    "FINAL",
+    "back_to_card",
     "on_card",
     "on_guide",
-    "on_topup",
-    "on_topup_buy",
     "on_usage",
+    "owned_esim",
+    "paced",
     "register",
+    "reseller_error",
+    "run_paced",
     "show_mine",
+    "status_text",
+    "to_bytes",
+    "usage_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -46,7 +54,9 @@ GIB = 1024**3
 MIB = 1024**2
 _LISTED = 20  # eSIMs on the "My eSIMs" page
 _BAR_CELLS = 10
-_FINAL = frozenset({"EXPIRED", "CANCELLED", "REVOKED"})
+_USAGE_CACHE_SECONDS = 60  # the reseller is asked about one eSIM's usage at most this often
+_CACHED_AT_MOST = 1000  # eSIMs per cache; the cache starts afresh beyond that
+FINAL = frozenset({"EXPIRED", "CANCELLED", "REVOKED"})
 # My eSIMs asks the reseller only about eSIMs not checked for this long, and at most this
 # many per tap, so that a customer tapping away cannot eat the account's request budget.
 _REFRESH_AFTER_SECONDS = 300
@@ -62,7 +72,7 @@ def _back_to_list(language: str) -> list[InlineKeyboardButton]:
     ]
 
 
-def _back_to_card(language: str, iccid: str) -> InlineKeyboardMarkup:
+def back_to_card(language: str, iccid: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(t(language, "esims.button.card"), callback_data=build("e", iccid))]]
     )
@@ -77,7 +87,7 @@ def status_text(language: str, status: str | None) -> str:
     return t(language, "esims.status.other", status=html.escape(status or "?"))
 
 
-def _reseller_error(language: str, error: PikaSimError) -> str:
+def reseller_error(language: str, error: PikaSimError) -> str:
     key = f"esims.error.{error.kind}"
     if key in catalog("en"):
         return t(language, key)
@@ -108,7 +118,7 @@ def _left_text(language: str, esim: Esim) -> str:
     )
 
 
-async def _owned(
+async def owned_esim(
     update: Update, context: ContextTypes.DEFAULT_TYPE, *, answer_now: bool = True
 ) -> tuple[Esim, str] | None:
     """The tapped eSIM and the rest of the callback, only if this user owns it (the tap is
@@ -132,19 +142,37 @@ async def _owned(
 
 
 async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
     user = update.effective_user
     if user is None:
         return
-    storage = services_of(context).storage
-    esims = (await storage.esims.for_user(user.id))[:_LISTED]
-    if await _refresh_usage(context, esims):
-        esims = (await storage.esims.for_user(user.id))[:_LISTED]
+    esims = (await services_of(context).storage.esims.for_user(user.id))[:_LISTED]
+    due = _due(context, esims)
+    pacing = pacing_of(context)
+    if due and not pacing.busy(user.id, "mine"):  # otherwise: what we knew, at once
+        pacing.tapped(user.id, "mine")
+        pacing.run(context, update, user.id, _refresh_then_list(update, context, due))
+        return
+    await _show_list(update, context, esims)
+
+
+async def _refresh_then_list(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, due: list[Esim]
+) -> None:
+    await _refresh_usage(context, due)
+    user_id = update.effective_user.id if update.effective_user else 0
+    await _show_list(
+        update, context, (await services_of(context).storage.esims.for_user(user_id))[:_LISTED]
+    )
+
+
+async def _show_list(update: Update, context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> None:
+    language = language_of(update, context)
+    user_id = update.effective_user.id if update.effective_user else 0
     if not esims:
         buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=build("m", "buy"))
         await show(update, t(language, "esims.none"), InlineKeyboardMarkup([[buy]]))
         return
-    names = await _order_names(context, user.id)
+    names = await _order_names(context, user_id)
     lines = [t(language, "esims.title")]
     rows = []
     for esim in esims:
@@ -170,15 +198,20 @@ async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await show(update, "\n\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> bool:
-    """Fresh remaining data for the list, for eSIMs not checked lately; True if any."""
-    due = [
+def _due(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> list[Esim]:
+    """The eSIMs of the list whose remaining data is worth asking the reseller about."""
+    return [
         esim
         for esim in esims
-        if (esim.status or "").upper() not in _FINAL
+        if (esim.status or "").upper() not in FINAL
         and valid_iccid(esim.iccid)
         and (esim.total_bytes is None or now() - esim.updated_at > _REFRESH_AFTER_SECONDS)
+        and _fresh_usage(context, esim.iccid) is None
     ][:_REFRESH_AT_MOST]
+
+
+async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, due: list[Esim]) -> None:
+    """Fresh remaining data for these eSIMs (errors leave what we knew)."""
     reseller = services_of(context).reseller
     answers = await asyncio.gather(
         *(reseller.usage(esim.iccid, priority=Priority.CUSTOMER) for esim in due),
@@ -186,16 +219,16 @@ async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) 
     )
     for esim, usage in zip(due, answers, strict=True):
         if isinstance(usage, Usage):
+            _usage_cache(context)[esim.iccid] = (time.monotonic(), usage)
             await _remember_usage(context, esim, usage)
         elif isinstance(usage, PikaSimError):  # the list still shows what we knew
             log.info("usage of %s not refreshed: %s", esim.iccid, usage)
         else:
             raise usage
-    return bool(due)
 
 
 async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    owned = await _owned(update, context)
+    owned = await owned_esim(update, context)
     if owned is None:
         return
     esim, _ = owned
@@ -217,7 +250,7 @@ async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- usage --------------------------------------------------------------------------------
 
 
-def _bytes(exact: int | None, gb: float | None, mb: float | None) -> int | None:
+def to_bytes(exact: int | None, gb: float | None, mb: float | None) -> int | None:
     if exact is not None:
         return exact
     if gb is not None:
@@ -246,10 +279,10 @@ def _expiry_line(language: str, expires: datetime | None, status: str | None) ->
 
 
 def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
-    total = _bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
+    total = to_bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
     total = total if total is not None else esim.total_bytes or 0
-    used = _bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb) or 0
-    left = _bytes(usage.remaining_data_bytes, usage.remaining_data_gb, usage.remaining_data_mb)
+    used = to_bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb) or 0
+    left = to_bytes(usage.remaining_data_bytes, usage.remaining_data_gb, usage.remaining_data_mb)
     left = left if left is not None else max(0, total - used)
     fraction = used / total if total else 0.0
     return t(
@@ -269,8 +302,8 @@ def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
 
 async def _remember_usage(context: ContextTypes.DEFAULT_TYPE, esim: Esim, usage: Usage) -> None:
     """Keep the last answer so My eSIMs can show remaining data without asking again."""
-    total = _bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
-    used = _bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb)
+    total = to_bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
+    used = to_bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb)
     await services_of(context).storage.esims.update_usage(
         esim.iccid,
         status=usage.status or esim.status,
@@ -281,136 +314,89 @@ async def _remember_usage(context: ContextTypes.DEFAULT_TYPE, esim: Esim, usage:
     )
 
 
+def _usage_cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, Usage]]:
+    # Per application (not per module), so two bots in one process never share it.
+    cache: dict[str, tuple[float, Usage]] = context.bot_data.setdefault("usage", {})
+    if len(cache) > _CACHED_AT_MOST:
+        cache.clear()
+    return cache
+
+
+def _fresh_usage(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> tuple[float, Usage] | None:
+    cached = _usage_cache(context).get(iccid)
+    if cached is None or time.monotonic() - cached[0] >= _USAGE_CACHE_SECONDS:
+        return None
+    return cached
+
+
+async def paced(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> bool:
+    """Answer a reseller-backed tap at once: "one moment" (False) if this user tapped one a
+    moment ago or still waits for the last; otherwise start their cooldown (True)."""
+    pacing = pacing_of(context)
+    user_id = update.effective_user.id if update.effective_user else 0
+    if pacing.busy(user_id, kind):
+        await answer(update.callback_query, t(language_of(update, context), "pacing.wait"))
+        return False
+    pacing.tapped(user_id, kind)
+    await answer(update.callback_query)
+    return True
+
+
+def run_paced(update: Update, context: ContextTypes.DEFAULT_TYPE, work: Any) -> None:
+    user_id = update.effective_user.id if update.effective_user else 0
+    pacing_of(context).run(context, update, user_id, work)
+
+
 async def on_usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    owned = await _owned(update, context)
-    if owned is None:
+    owned = await owned_esim(update, context, answer_now=False)
+    if owned is None or not await paced(update, context, "usage"):
         return
     esim, _ = owned
-    language = language_of(update, context)
-    back = _back_to_card(language, esim.iccid)
+    cached = _fresh_usage(context, esim.iccid)
+    if cached is not None:
+        await _show_usage(update, context, esim, *cached)
+    else:
+        run_paced(update, context, _fetch_usage(update, context, esim))
+
+
+async def _fetch_usage(update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> None:
     try:
         usage = await services_of(context).reseller.usage(esim.iccid, priority=Priority.CUSTOMER)
     except PikaSimError as error:
         log.info("usage of %s not available: %s", esim.iccid, error)
-        await show(update, _reseller_error(language, error), back)
+        language = language_of(update, context)
+        await show(update, reseller_error(language, error), back_to_card(language, esim.iccid))
         return
+    fetched_at = time.monotonic()
+    _usage_cache(context)[esim.iccid] = (fetched_at, usage)
     await _remember_usage(context, esim, usage)
+    await _show_usage(update, context, esim, fetched_at, usage)
+
+
+async def _show_usage(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, fetched_at: float, usage: Usage
+) -> None:
+    language = language_of(update, context)
     user_id = update.effective_user.id if update.effective_user else 0
     name = _plan_name(context, esim, await _order_names(context, user_id))
+    age = int(time.monotonic() - fetched_at)
+    updated = (
+        t(language, "esims.usage.updated", seconds=age)
+        if age
+        else t(language, "esims.usage.updated_now")
+    )
     refresh = InlineKeyboardButton(t(language, "esims.button.refresh"),
                                    callback_data=build("u", esim.iccid))  # fmt: skip
+    back = back_to_card(language, esim.iccid)
     markup = InlineKeyboardMarkup([[refresh], *back.inline_keyboard])
-    await show(update, usage_text(language, name, esim, usage), markup)
-
-
-# -- top-ups ------------------------------------------------------------------------------
-
-
-def _option_volume(option: TopupOption) -> int:
-    return _bytes(option.volume_bytes, option.volume_gb, None) or 0
-
-
-async def _topup_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption]:
-    options = await services_of(context).reseller.topup_options(iccid, priority=Priority.CUSTOMER)
-    topup_cache(context)[iccid] = (time.monotonic(), options)
-    return options
-
-
-async def _known_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption]:
-    cached = topup_cache(context).get(iccid)
-    if cached is not None and time.monotonic() - cached[0] < TOPUP_CACHE_SECONDS:
-        return cached[1]
-    return await _topup_options(context, iccid)
-
-
-def _cannot_top_up(context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> str | None:
-    """Why this eSIM cannot take a top-up, from what we already know (no reseller call)."""
-    if (esim.status or "").upper() in _FINAL:
-        return "esims.topup.final"
-    plan = services_of(context).catalog.index.by_code.get(esim.package_code)
-    if plan is not None and not plan.supports_topup:
-        return "esims.topup.not_supported"
-    return None
-
-
-async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    owned = await _owned(update, context)
-    if owned is None:
-        return
-    esim, _ = owned
-    language = language_of(update, context)
-    back = _back_to_card(language, esim.iccid)
-    refusal = _cannot_top_up(context, esim)
-    if refusal is not None:
-        await show(update, t(language, refusal), back)
-        return
-    try:
-        options = await _topup_options(context, esim.iccid)
-    except PikaSimError as error:
-        log.info("top-up options of %s not available: %s", esim.iccid, error)
-        await show(update, _reseller_error(language, error), back)
-        return
-    rows = [
-        [
-            InlineKeyboardButton(
-                t(
-                    language,
-                    "esims.topup.option",
-                    volume=volume_text(language, _option_volume(option)),
-                    days=days_text(language, option.duration_days or 0),
-                    price=shown_price(context, language, option.price_cents),
-                ),
-                callback_data=build("tb", esim.iccid, option.package_code),
-            )
-        ]
-        for option in options
-        if fits("tb", esim.iccid, option.package_code)
-    ]
-    if not rows:
-        await show(update, t(language, "esims.topup.none"), back)
-        return
-    text = t(language, "esims.topup.title", iccid=html.escape(esim.iccid))
-    await show(update, text, InlineKeyboardMarkup([*rows, *back.inline_keyboard]))
-
-
-async def on_topup_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    owned = await _owned(update, context, answer_now=False)
-    if owned is None:
-        return
-    esim, code = owned
-    language = language_of(update, context)
-    if _cannot_top_up(context, esim) is not None:
-        await answer(update.callback_query, t(language, "common.stale"), alert=True)
-        return
-    try:
-        options = await _known_options(context, esim.iccid)
-    except PikaSimError as error:
-        await answer(update.callback_query)
-        await show(update, _reseller_error(language, error), _back_to_card(language, esim.iccid))
-        return
-    option = next((o for o in options if o.package_code == code), None)
-    if option is None:  # no longer offered for this eSIM
-        await answer(update.callback_query, t(language, "common.stale"), alert=True)
-        return
-    await answer(update.callback_query)
-    await checkout.offer(
-        update,
-        context,
-        package_code=option.package_code,
-        package_name=option.name or option.package_code,
-        cost_cents=option.price_cents,
-        volume_bytes=_option_volume(option),
-        duration_days=option.duration_days or 0,
-        kind=OrderKind.TOPUP,
-        target_iccid=esim.iccid,
-    )
+    await show(update, f"{usage_text(language, name, esim, usage)}\n{updated}", markup)
 
 
 # -- install guide ------------------------------------------------------------------------
 
 
 async def on_guide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    owned = await _owned(update, context)
+    owned = await owned_esim(update, context)
     if owned is None:
         return
     esim, _ = owned
@@ -425,12 +411,10 @@ async def on_guide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ios_link=html.escape(ios_link),
         android_link=html.escape(android_link),
     )
-    await show(update, text, _back_to_card(language, esim.iccid))
+    await show(update, text, back_to_card(language, esim.iccid))
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CallbackQueryHandler(on_card, pattern=r"^e:"))
     application.add_handler(CallbackQueryHandler(on_usage, pattern=r"^u:"))
-    application.add_handler(CallbackQueryHandler(on_topup, pattern=r"^t:"))
-    application.add_handler(CallbackQueryHandler(on_topup_buy, pattern=r"^tb:"))
     application.add_handler(CallbackQueryHandler(on_guide, pattern=r"^i:"))

@@ -10,17 +10,32 @@ from telegram.ext import ContextTypes
 
 from bot.pikasim import TopupOption
 
-__all__ = ["TOPUP_CACHE_SECONDS", "cached_topup_option", "topup_cache"]
+__all__ = ["cached_topup_option", "known_options", "remember_options"]
 
-TOPUP_CACHE_SECONDS = 900  # the options shown are the ones sold, if bought soon enough
+_CACHE_SECONDS = 900  # the options shown are the ones sold, if bought soon enough
+_CACHED_AT_MOST = 1000  # eSIMs in the cache; it starts afresh beyond that
 
 
-def topup_cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, list[Any]]]:
+def _cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, list[Any]]]:
     # Per application (not per module), so two bots in one process never share it.
     cache: dict[str, tuple[float, list[Any]]] = context.bot_data.setdefault("topup_options", {})
-    if len(cache) > 1000:
+    if len(cache) > _CACHED_AT_MOST:
         cache.clear()
     return cache
+
+
+def remember_options(
+    context: ContextTypes.DEFAULT_TYPE, iccid: str, options: list[TopupOption]
+) -> None:
+    _cache(context)[iccid] = (time.monotonic(), options)
+
+
+def known_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption] | None:
+    """The options offered for this eSIM lately, or None when nothing fresh is kept."""
+    cached = _cache(context).get(iccid)
+    if cached is None or time.monotonic() - cached[0] >= _CACHE_SECONDS:
+        return None
+    return cached[1]
 
 
 def cached_topup_option(
@@ -28,7 +43,7 @@ def cached_topup_option(
 ) -> tuple[bool, TopupOption | None]:
     """What the customer was offered, from memory only: (whether the eSIM's options are
     cached and fresh, the option with that code among them)."""
-    cached = topup_cache(context).get(iccid)
-    if cached is None or time.monotonic() - cached[0] >= TOPUP_CACHE_SECONDS:
+    options = known_options(context, iccid)
+    if options is None:
         return False, None
-    return True, next((o for o in cached[1] if o.package_code == package_code), None)
+    return True, next((o for o in options if o.package_code == package_code), None)

@@ -153,5 +153,6 @@ async def test_admin_commands_in_a_group_are_not_answered_as_admin(
         },
     )
     call = await tg.wait_for_call("sendMessage", lambda c: c.params.get("chat_id") == -100123)
-    assert call.ok and call.params.get("text") == UNKNOWN_COMMAND
+    # Groups only get a pointer to a private chat (handlers/guards.py), admins included.
+    assert call.ok and "private chat" in call.params.get("text", "")
     assert len(sandbox.state.requests) == before

@@ -12,7 +12,11 @@ everything for ``Retry-After`` seconds (or until the reset). A lower ``X-RateLim
 ours is adopted.
 
 Waiting requests are served by :class:`Priority` (``ORDER`` first, then ``CUSTOMER``, then
-``BACKGROUND``), first come first served within a priority.
+``BACKGROUND``), first come first served within a priority. ``order_reserve`` slots of every
+window are kept for ``ORDER`` alone, so customers and housekeeping can never use up the budget
+a paid order needs. ``max_wait`` bounds how long a priority waits for a slot (a customer who
+tapped a button should hear "busy, try again" after a few seconds, not wait for a minute):
+past it :meth:`RequestBudget.acquire` raises :class:`BudgetBusy`.
 
 One budget should be shared by every client of the same account in the process.
 """
@@ -31,7 +35,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-__all__ = ["Priority", "RequestBudget", "Slot"]
+from bot.pikasim._errors import RateLimited
+
+__all__ = ["BudgetBusy", "Priority", "RequestBudget", "Slot"]
 
 
 class Priority(IntEnum):
@@ -40,6 +46,10 @@ class Priority(IntEnum):
     ORDER = 0  # a paying customer's order, top-up or refund
     CUSTOMER = 1  # a customer waiting for an answer (usage check, plan details)
     BACKGROUND = 2  # catalog sync, polling, housekeeping
+
+
+class BudgetBusy(RateLimited):
+    """No slot freed within the priority's ``max_wait``: nothing was sent."""
 
 
 @dataclass(eq=False)
@@ -76,11 +86,18 @@ class RequestBudget:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         history: int = 10_000,
+        order_reserve: int = 0,
+        max_wait: Mapping[Priority, float] | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         if window <= 0:
             raise ValueError("window must be positive")
+        if not 0 <= order_reserve < limit:
+            raise ValueError("order_reserve must be at least 0 and below limit")
+        self.order_reserve = order_reserve
+        self.max_wait: dict[Priority, float] = dict(max_wait or {})
+        self.gave_up = 0  # requests that waited longer than their max_wait and were not sent
         self.limit = limit
         self.window = float(window)
         self.max_pause = float(max_pause) if max_pause is not None else self.window
@@ -155,26 +172,35 @@ class RequestBudget:
         }
 
     async def acquire(self, priority: Priority = Priority.BACKGROUND) -> Slot:
-        """Wait for a slot and take it; pair with :meth:`release` (or use :meth:`slot`)."""
+        """Wait for a slot and take it; pair with :meth:`release` (or use :meth:`slot`).
+
+        Raises :class:`BudgetBusy` once the wait exceeds ``max_wait`` for this priority.
+        """
         waiter = _Waiter(int(priority), next(self._seq))
         heapq.heappush(self._queue, waiter)
         began = self._clock()
+        give_up_at = began + self.max_wait.get(priority, math.inf)
         waited = False
         try:
             while True:
                 now = self._clock()
                 delay: float | None = None
                 if self._queue[0] is waiter:
-                    delay = self._delay(now)
+                    delay = self._delay(now, priority)
                     if delay <= 0:
                         heapq.heappop(self._queue)
                         slot = self._start(priority, now)
                         self._wake_head()  # the next one may be able to go right away
                         return slot
+                if now >= give_up_at:
+                    self.gave_up += 1
+                    raise BudgetBusy(f"no request slot within {self.max_wait[priority]:g} s")
                 waited = True
                 waiter.event.clear()
-                if delay is not None and not math.isfinite(delay):
+                if delay is None or not math.isfinite(delay):
                     delay = None  # wait for a release, not for the clock
+                if math.isfinite(give_up_at):
+                    delay = min(delay if delay is not None else math.inf, give_up_at - now)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await waiter.event.wait()
@@ -248,12 +274,15 @@ class RequestBudget:
             self._server_remaining -= 1
         return slot
 
-    def _delay(self, now: float) -> float:
+    def _delay(self, now: float, priority: Priority) -> float:
         """Seconds until a request may start (<= 0: now); math.inf: wait for a release."""
         horizon = now - self.window
         self._slots = [slot for slot in self._slots if slot.ended is None or slot.ended > horizon]
         delay = self._paused_until - now
-        if len(self._slots) >= self.effective_limit:
+        limit = self.effective_limit
+        if priority is not Priority.ORDER:
+            limit = max(1, limit - self.order_reserve)
+        if len(self._slots) >= limit:
             ended = [slot.ended for slot in self._slots if slot.ended is not None]
             # Only finished requests free their slot with time; running ones on release.
             delay = max(delay, min(ended) - horizon if ended else math.inf)
@@ -262,6 +291,12 @@ class RequestBudget:
                 self._server_remaining = None
                 self._server_reset = None
             elif self._server_remaining is not None and self._server_remaining <= 0:
+                delay = max(delay, self._server_reset - now)
+            elif (
+                priority is not Priority.ORDER
+                and self._server_remaining is not None
+                and self._server_remaining <= self.order_reserve
+            ):  # the server's count says only the reserve is left: keep it for orders
                 delay = max(delay, self._server_reset - now)
         return delay
 

@@ -162,6 +162,16 @@ class FakeTelegram:
         self._users[user_id] = FakeUser(self, self._world.chats[user_id])
         return self._users[user_id]
 
+    def group(
+        self, member: FakeUser, chat_id: int = -1001, title: str = "Trip", kind: str = "group"
+    ) -> FakeUser:
+        """``member`` writing in a group chat (``kind``: group, supergroup or channel) where
+        the bot is present; the returned user acts and sees what the bot sent there."""
+        if chat_id not in self._world.chats:
+            chat: JSON = {"id": chat_id, "type": kind, "title": title}
+            self._world.chats[chat_id] = ChatState(user=member.profile, chat=chat)
+        return FakeUser(self, self._world.chats[chat_id])
+
     @property
     def users(self) -> list[FakeUser]:
         return list(self._users.values())
@@ -321,7 +331,8 @@ def _token_error(token: str) -> JSONResponse:
 
 
 class FakeUser:
-    """A Telegram user in a private chat with the bot; acts and sees what the bot sent."""
+    """A Telegram user in a private chat with the bot (or in a group: ``FakeTelegram.group``);
+    acts and sees what the bot sent."""
 
     def __init__(self, telegram: FakeTelegram, chat: ChatState) -> None:
         self._telegram = telegram
@@ -332,7 +343,7 @@ class FakeUser:
 
     @property
     def id(self) -> int:
-        return self._chat.chat_id
+        return int(self._chat.user["id"])
 
     @property
     def chat_id(self) -> int:

@@ -1,0 +1,179 @@
+"""Top-ups of an eSIM: the reseller's options for it, and buying one like a plan.
+
+The options are asked for only when the customer taps Top up, in the customer's own task
+(see handlers.pacing), and kept per eSIM: what the customer saw is what they buy, if they buy
+soon enough.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from bot.i18n import t
+from bot.pikasim import PikaSimError, Priority, TopupOption
+from handlers import checkout
+from handlers.browse import days_text, shown_price, volume_text
+from handlers.callbacks import build, fits
+from handlers.common import answer, language_of, services_of, show
+from handlers.esims import (
+    FINAL,
+    back_to_card,
+    owned_esim,
+    paced,
+    reseller_error,
+    run_paced,
+    to_bytes,
+)
+from handlers.topup_cache import known_options, remember_options
+from storage import Esim, OrderKind
+
+__all__ = ["on_topup", "on_topup_buy", "register"]
+
+log = logging.getLogger(__name__)
+
+
+def _option_volume(option: TopupOption) -> int:
+    return to_bytes(option.volume_bytes, option.volume_gb, None) or 0
+
+
+async def _topup_options(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim
+) -> list[TopupOption] | None:
+    """Ask the reseller (in the customer's task); on failure say so and return None."""
+    try:
+        options = await services_of(context).reseller.topup_options(
+            esim.iccid, priority=Priority.CUSTOMER
+        )
+    except PikaSimError as error:
+        log.info("top-up options of %s not available: %s", esim.iccid, error)
+        language = language_of(update, context)
+        await show(update, reseller_error(language, error), back_to_card(language, esim.iccid))
+        return None
+    remember_options(context, esim.iccid, options)
+    return options
+
+
+def _cannot_top_up(context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> str | None:
+    """Why this eSIM cannot take a top-up, from what we already know (no reseller call)."""
+    if (esim.status or "").upper() in FINAL:
+        return "esims.topup.final"
+    plan = services_of(context).catalog.index.by_code.get(esim.package_code)
+    if plan is not None and not plan.supports_topup:
+        return "esims.topup.not_supported"
+    return None
+
+
+async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await owned_esim(update, context, answer_now=False)
+    if owned is None:
+        return
+    esim, _ = owned
+    language = language_of(update, context)
+    refusal = _cannot_top_up(context, esim)
+    if refusal is not None:
+        await answer(update.callback_query)
+        await show(update, t(language, refusal), back_to_card(language, esim.iccid))
+        return
+    if not await paced(update, context, "topup"):
+        return
+    options = known_options(context, esim.iccid)
+    if options is not None:
+        await _show_options(update, context, esim, options)
+    else:
+        run_paced(update, context, _fetch_options(update, context, esim))
+
+
+async def _fetch_options(update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> None:
+    options = await _topup_options(update, context, esim)
+    if options is not None:
+        await _show_options(update, context, esim, options)
+
+
+async def _show_options(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, options: list[TopupOption]
+) -> None:
+    language = language_of(update, context)
+    back = back_to_card(language, esim.iccid)
+    rows = [
+        [
+            InlineKeyboardButton(
+                t(
+                    language,
+                    "esims.topup.option",
+                    volume=volume_text(language, _option_volume(option)),
+                    days=days_text(language, option.duration_days or 0),
+                    price=shown_price(context, language, option.price_cents),
+                ),
+                callback_data=build("tb", esim.iccid, option.package_code),
+            )
+        ]
+        for option in options
+        if fits("tb", esim.iccid, option.package_code)
+    ]
+    if not rows:
+        await show(update, t(language, "esims.topup.none"), back)
+        return
+    text = t(language, "esims.topup.title", iccid=html.escape(esim.iccid))
+    await show(update, text, InlineKeyboardMarkup([*rows, *back.inline_keyboard]))
+
+
+async def on_topup_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    owned = await owned_esim(update, context, answer_now=False)
+    if owned is None:
+        return
+    esim, code = owned
+    language = language_of(update, context)
+    if _cannot_top_up(context, esim) is not None:
+        await answer(update.callback_query, t(language, "common.stale"), alert=True)
+        return
+    options = known_options(context, esim.iccid)
+    if options is None:  # not asked lately: ask in the customer's task
+        if await paced(update, context, "topup"):
+            run_paced(update, context, _fetch_then_offer(update, context, esim, code))
+        return
+    option = next((o for o in options if o.package_code == code), None)
+    if option is None:  # no longer offered for this eSIM
+        await answer(update.callback_query, t(language, "common.stale"), alert=True)
+        return
+    await answer(update.callback_query)
+    await _offer_topup(update, context, esim, option)
+
+
+async def _fetch_then_offer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, code: str
+) -> None:
+    options = await _topup_options(update, context, esim)
+    if options is None:
+        return
+    option = next((o for o in options if o.package_code == code), None)
+    if option is None:
+        language = language_of(update, context)
+        await show(update, t(language, "common.stale"), back_to_card(language, esim.iccid))
+        return
+    await _offer_topup(update, context, esim, option)
+
+
+async def _offer_topup(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, option: TopupOption
+) -> None:
+    await checkout.offer(
+        update,
+        context,
+        package_code=option.package_code,
+        package_name=option.name or option.package_code,
+        cost_cents=option.price_cents,
+        volume_bytes=_option_volume(option),
+        duration_days=option.duration_days or 0,
+        kind=OrderKind.TOPUP,
+        target_iccid=esim.iccid,
+    )
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(CallbackQueryHandler(on_topup, pattern=r"^t:"))
+    application.add_handler(CallbackQueryHandler(on_topup_buy, pattern=r"^tb:"))
