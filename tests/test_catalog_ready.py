@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from emulators.telegram import FakeTelegram
 
 from bot.app import serve
 from bot.asgi_server import BackgroundServer
 from bot.services import Services
 from bot.settings import Settings
+from emulators.telegram import FakeTelegram
 from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually
 from tests.test_journey_purchase import with_buttons
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from emulators.telegram import FakeTelegram
 
 from bot.pikasim import Priority, RequestBudget
 from bot.pikasim._budget import BudgetBusy
+from emulators.telegram import FakeTelegram
 from tests.rig import RunningBot, bot_settings, running_bot, running_sandbox
 from tests.test_journey_purchase import button, buy, choose_plan, receive_esim, with_buttons
 

@@ -4,9 +4,9 @@ that opens a private chat, and invoices and eSIMs go only to private chats."""
 from __future__ import annotations
 
 import pytest
-from emulators.telegram import FakeTelegram, PaymentDeclined
 from telegram import LabeledPrice
 
+from emulators.telegram import FakeTelegram, PaymentDeclined
 from storage import OrderKind
 from tests.rig import RunningBot, RunningSandbox
 from tests.test_journey_purchase import with_buttons

@@ -7,9 +7,9 @@ import sqlite3
 import time
 
 import pytest
-from emulators.telegram import FakeTelegram
 
 import storage.users
+from emulators.telegram import FakeTelegram
 from tests.rig import RunningBot, RunningSandbox, eventually
 from tests.test_journey_purchase import with_buttons
 
