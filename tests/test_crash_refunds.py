@@ -67,7 +67,7 @@ async def test_a_crash_inside_an_admin_refund_still_ends_refunded_once(
 async def test_a_crash_while_cancelling_a_late_esim_still_cancels_it(
     tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
-    sandbox.state.config.provisioning_delay = 2.0
+    sandbox.state.config.provisioning_delay = 4.0
     database = tmp_path / "bot.sqlite3"
     bot = BotProcess.for_rig(tmp_path, tg, sandbox)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.orders import DRIVEN, EXITS
 from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import build
-from storage import OrderKind, OrderStatus
+from storage import Order, OrderKind, OrderStatus
 from storage.orders import FINAL, TRANSITIONS
 from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually, running_bot
 from tests.test_admin_support import (
@@ -98,7 +98,7 @@ async def test_check_again_delivers_a_needs_attention_order_whose_esim_is_fine(
 async def test_a_refund_while_the_esim_is_pending_cancels_the_late_esim(
     bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
-    sandbox.state.config.provisioning_delay = 1.5
+    sandbox.state.config.provisioning_delay = 4.0
     alice = tg.user(1001, "Alice")
     order = await settle(bot, await buy(bot, alice), S.ORDERED)
     ada = admin(tg)
@@ -108,16 +108,13 @@ async def test_a_refund_while_the_esim_is_pending_cancels_the_late_esim(
     refunded = await settle(bot, order, S.REFUNDED)
     assert refunded.after_refund == "watch"
     assert len(tg.refunds) == 1
+
     # The eSIM arrives after the refund: cancelled with the reseller, never sent.
-    cancelled = await eventually(lambda: bot.services.storage.orders.get(order.id), timeout=10)
-    await eventually(
-        lambda: (
-            sandbox.state.esims
-            and all(e.status == "CANCELLED" for e in sandbox.state.esims.values())
-        ),
-        timeout=10,
-    )
-    final = await bot.services.storage.orders.get(cancelled.id)
+    async def late_cancelled() -> Order | None:
+        current = await bot.services.storage.orders.get(order.id)
+        return current if current is not None and current.after_refund == "cancelled" else None
+
+    final = await eventually(late_cancelled, timeout=10)
     assert final is not None and final.after_refund == "cancelled" and final.status is S.REFUNDED
     assert [c for c in tg.calls_to("sendPhoto") if c.params.get("chat_id") == 1001] == []
     await eventually(lambda: alerts_to(ada, "after it was refunded"), timeout=5)
