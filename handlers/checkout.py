@@ -149,7 +149,7 @@ async def _pre_checkout_problem(
         return "private_only"  # never deliver an eSIM into a group
     if order.status is not OrderStatus.AWAITING_PAYMENT:
         return "already_paid" if order.paid_at else "expired"
-    if order.created_at < now() - services.settings.invoice_ttl_seconds:
+    if order.updated_at < now() - services.settings.invoice_ttl_seconds:  # the last invoice
         return "expired"
     if currency != "XTR" or amount != order.price_stars:
         return "price_changed"

@@ -228,7 +228,7 @@ class OrdersRepo:
         """The customer's newest unpaid order for the same plan, still within its invoice TTL."""
         row = await self._db.fetchone(
             "SELECT * FROM orders WHERE user_id = ? AND status = ? AND kind = ?"
-            " AND package_code = ? AND COALESCE(target_iccid, '') = ? AND created_at >= ?"
+            " AND package_code = ? AND COALESCE(target_iccid, '') = ? AND updated_at >= ?"
             " ORDER BY id DESC LIMIT 1",
             (
                 user_id,
@@ -242,10 +242,10 @@ class OrdersRepo:
         return _order(row)
 
     async def expire_unpaid(self, before: int) -> int:
-        """Expire unpaid orders created before ``before`` in one statement."""
+        """Expire unpaid orders whose last invoice went out before ``before``, in one go."""
         async with self._db.transaction() as tx:
             return await tx.execute(
-                "UPDATE orders SET status = ?, updated_at = ? WHERE status = ? AND created_at < ?",
+                "UPDATE orders SET status = ?, updated_at = ? WHERE status = ? AND updated_at < ?",
                 (S.EXPIRED.value, now(), S.AWAITING_PAYMENT.value, before),
             )
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.esim_data import valid_iccid
 from bot.orders._core import Core
 from bot.orders._placing import Placing, TopupTarget
 from bot.orders._refunds import Refunds
@@ -71,6 +72,10 @@ class Events:
     async def _apply_to_order(self, event: Any, order: Order) -> str:
         if order.status in _NO_LONGER_WAITING:
             return await self._too_late(event, order)
+        if order.status is S.NEEDS_ATTENTION and _usable_esim(event) and not order.iccid:
+            # The eSIM an unclear answer left us waiting for: deliver it after all.
+            await self._placing.provision(order, event.esim)
+            return "provisioned after needing attention"
         if order.status not in (S.ORDERING, S.ORDERED):
             return f"ignored: order is {order.status}"
         if event.event == "esim.provisioned" and order.kind is OrderKind.ESIM:
@@ -101,3 +106,13 @@ class Events:
             )
             return "late top-up reported"
         return f"ignored: order is {order.status}"
+
+
+def _usable_esim(event: Any) -> bool:
+    esim = getattr(event, "esim", None)
+    return (
+        event.event == "esim.provisioned"
+        and esim is not None
+        and bool(esim.activation_code)
+        and valid_iccid(esim.iccid)
+    )

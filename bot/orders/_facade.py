@@ -132,7 +132,7 @@ class Orders:
         since = now() - self._core.settings.invoice_ttl_seconds
         order = await orders.open_unpaid(user_id, kind, package_code, target_iccid, since)
         if order is not None and (order.price_stars, order.cost_cents) == (price_stars, cost_cents):
-            return order
+            return await orders.update(order, updated_at=now())  # a new invoice: a new TTL
         return await orders.create(
             kind=kind,
             user_id=user_id,
@@ -232,6 +232,9 @@ class Orders:
                 outcome = await self._recheck(current)
             except PikaSimError as error:
                 return CheckOutcome("unchanged", current, error.message)
+            except IllegalTransition:
+                moved = await self._core.storage.orders.get(order.id) or current
+                return CheckOutcome("unchanged", moved, f"the order is {moved.status.value}")
         moved = await self.advance(order.id) or outcome.order
         result = "delivered" if moved.status is S.DELIVERED else outcome.result
         return CheckOutcome(result, moved, outcome.detail)
@@ -243,9 +246,9 @@ class Orders:
             return CheckOutcome("delivered", await orders.transition(order, S.PROVISIONED))
         if order.kind is OrderKind.TOPUP:
             return CheckOutcome("waiting", await orders.transition(order, S.ORDERED, attempts=0))
-        if order.iccid:
+        if order.iccid and valid_iccid(order.iccid):
             esim = await core.reseller.esim(order.iccid, priority=Priority.CUSTOMER)
-            if esim.activation_code and valid_iccid(esim.iccid):
+            if _usable(esim):
                 return CheckOutcome("delivered", await self._placing.provision(order, esim))
             return CheckOutcome("unchanged", order, "the eSIM still has no usable details")
         remote: RemoteOrder | None
@@ -256,6 +259,8 @@ class Orders:
         if remote is None:
             return CheckOutcome("unchanged", order, "the reseller does not list this order")
         if remote.is_completed and remote.esim is not None:
+            if not _usable(remote.esim):
+                return CheckOutcome("unchanged", order, "the eSIM still has no usable details")
             if order.reseller_order_id is None:
                 order = await orders.update(order, reseller_order_id=remote.order_id)
             return CheckOutcome("delivered", await self._placing.provision(order, remote.esim))
@@ -309,3 +314,8 @@ class Orders:
         """Ask the reseller about one ordered order now (used by the reconciler and tests)."""
         checked = await self._placing.check(order)
         return await self.advance(checked.id) if checked is not None else None
+
+
+def _usable(esim: Any) -> bool:
+    """An eSIM we can deliver: an activation code and a valid ICCID."""
+    return bool(esim.activation_code) and valid_iccid(esim.iccid)

@@ -127,13 +127,17 @@ class Refunds:
             preview = await self.preview(current)
             if preview.problem is not None:
                 return RefundOutcome("problem", current, preview.stars, preview=preview)
-            if cancel and preview.cancel_iccid:
-                opened = await self._open_cancel_intent(current, preview, admin_id, reason)
-                if not opened:
-                    return RefundOutcome("problem", current, preview.stars, preview=preview)
-                crash_point("after_refund_intent")
-                return await self._carry_out_cancel(current, preview.cancel_iccid)
-            return await self._refund_now(current, preview.stars, admin_id, reason or "admin")
+            try:
+                if cancel and preview.cancel_iccid:
+                    opened = await self._open_cancel_intent(current, preview, admin_id, reason)
+                    if not opened:
+                        return RefundOutcome("problem", current, preview.stars, preview=preview)
+                    crash_point("after_refund_intent")
+                    return await self._carry_out_cancel(current, preview.cancel_iccid)
+                return await self._refund_now(current, preview.stars, admin_id, reason or "admin")
+            except IllegalTransition:  # moved by something outside the order's lock
+                moved = await core.storage.orders.get(order.id) or current
+                return RefundOutcome("stuck", moved, preview.stars)
 
     async def _open_cancel_intent(
         self, order: Order, preview: RefundPreview, admin_id: int, reason: str
@@ -188,7 +192,13 @@ class Refunds:
         """Refund the Stars without a cancel: refund-only, or an order still waiting."""
         core = self._core
         payment = await core.storage.payments.for_order(order.id)
-        watch = order.status in (S.ORDERING, S.ORDERED) and order.kind is OrderKind.ESIM
+        # The reseller may have (or get) this order: watch for an eSIM arriving after all.
+        watch = (
+            order.kind is OrderKind.ESIM
+            and order.status in (S.ORDERING, S.ORDERED, S.NEEDS_ATTENTION)
+            and order.external_order_id is not None
+            and not order.iccid
+        )
         async with core.storage.db.transaction() as tx:
             await core.storage.refunds.open(
                 tx,
