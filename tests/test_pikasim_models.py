@@ -31,7 +31,7 @@ from bot.pikasim import (
     WebhookTestResult,
     parse_webhook_event,
 )
-from bot.pikasim._models import ConversionError, describe_validation_error, from_json
+from bot.pikasim._parsing import ConversionError, describe_validation_error, from_json
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.esim_data import valid_iccid
 from bot.orders._core import Core
+from bot.orders._late import LateEsims
 from bot.orders._placing import Placing, TopupTarget
-from bot.orders._refunds import Refunds
 from bot.pikasim import MalformedResponse, parse_webhook_event
 from storage import Order, OrderKind, OrderStatus, now
 
@@ -24,10 +24,10 @@ _NO_LONGER_WAITING = (S.FAILED, S.REFUNDING, S.REFUNDED)
 
 
 class Events:
-    def __init__(self, core: Core, placing: Placing, refunds: Refunds) -> None:
+    def __init__(self, core: Core, placing: Placing, late: LateEsims) -> None:
         self._core = core
         self._placing = placing
-        self._refunds = refunds
+        self._late = late
 
     async def handle(self, event_id: int, advance: Callable[[int], Awaitable[Any]]) -> None:
         storage = self._core.storage
@@ -96,7 +96,7 @@ class Events:
         if event.event == "esim.provisioned" and event.esim is not None:
             if order.after_refund in ("cancelled", "refused"):
                 return f"ignored: late eSIM already {order.after_refund}"
-            return await self._refunds.late_esim(order, event.esim.iccid)
+            return await self._late.cancel(order, event.esim.iccid)
         if event.event == "esim.topup.completed":
             await self._core.alerts.send(
                 f"late-topup-{order.reference}",

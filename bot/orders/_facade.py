@@ -13,6 +13,7 @@ from bot.orders._books import Books
 from bot.orders._core import Core
 from bot.orders._delivery import Delivery
 from bot.orders._events import Events
+from bot.orders._late import LateEsims
 from bot.orders._payments import Payments
 from bot.orders._placing import Placing
 from bot.orders._reconciler import DRIVEN, isolated, tell_late_orders
@@ -60,7 +61,8 @@ class Orders:
         self._payments = Payments(core)
         self._placing = Placing(core)
         self._refunds = Refunds(core, self._payments)
-        self._events = Events(core, self._placing, self._refunds)
+        self._late = LateEsims(core, self._placing.find_remote)
+        self._events = Events(core, self._placing, self._late)
         self._rehearsal = Rehearsal(core, self._payments)
         self.books = Books(core)
         self._warmed_up = False
@@ -287,8 +289,7 @@ class Orders:
             if order.next_check_at is None or order.next_check_at <= now():
                 await isolated(core, f"order {order.reference}", self._check(order))
         for order in await core.storage.orders.watching_after_refund():
-            watch = self._refunds.watch(order, self._placing.find_remote)
-            await isolated(core, f"refunded order {order.reference}", watch)
+            await isolated(core, f"refunded order {order.reference}", self._late.watch(order))
         await isolated(core, "late orders", tell_late_orders(core))
         if core.settings.rehearsal:
             await isolated(core, "rehearsal refunds", self._rehearsal.retry_owed())

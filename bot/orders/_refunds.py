@@ -12,10 +12,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.orders._cancel import cancel_esim, refusal
 from bot.orders._core import Core, crash_point
 from bot.orders._payments import Payments
-from bot.pikasim import NotCancellable, PikaSimError, Priority
-from bot.pricing import usd
+from bot.pikasim import PikaSimError, Priority
 from storage import IllegalTransition, Order, OrderKind, OrderStatus, Refund, Transaction, now
 
 __all__ = ["RefundOutcome", "RefundPreview", "Refunds"]
@@ -24,11 +24,9 @@ log = logging.getLogger("bot.orders")
 S = OrderStatus
 
 REASONS = frozenset({"insufficient_balance", "failed", "invalid", "admin"})
-_ALREADY_CANCELLED = frozenset({"CANCELLED", "REVOKED"})
 _UNPAID = (S.AWAITING_PAYMENT, S.EXPIRED)
 _HAS_ESIM = (S.PROVISIONED, S.DELIVERED, S.NEEDS_ATTENTION)
 _UNDER_WAY = frozenset({"cancelling", "pending", "done"})
-_WATCH_HOURS = 48  # how long an order refunded while waiting is watched for a late eSIM
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +58,6 @@ class RefundOutcome:
     preview: RefundPreview | None = None
     covered: tuple[Order, ...] = field(default=())
     cancelled: bool = False  # the eSIM is cancelled with the reseller (now or before)
-
-
-@dataclass(frozen=True, slots=True)
-class _Cancel:
-    result: str  # cancelled, refused, unclear
-    cents: int | None = None
-    error: PikaSimError | None = None
 
 
 class Refunds:
@@ -158,14 +149,14 @@ class Refunds:
     async def _carry_out_cancel(self, order: Order, iccid: str) -> RefundOutcome:
         """Ask the reseller to cancel, record its answer, then refund (the lock is held)."""
         core = self._core
-        cancel = await self._cancel(iccid)
+        cancel = await cancel_esim(self._core, iccid)
         if cancel.result == "unclear":
             # The refund stays "cancelling": the reconciler asks again, never refunding an eSIM
             # that may still work.
             return RefundOutcome("unclear", order, error=cancel.error)
         if cancel.result == "refused":
             error = cancel.error
-            reason, status = _refusal(error)
+            reason, status = refusal(error)
             async with core.storage.db.transaction() as tx:
                 await core.storage.refunds.cancel_outcome(
                     tx, order.id, status="refused", outcome=f"refused: {reason} ({status})"
@@ -321,94 +312,7 @@ class Refunds:
                 done.extend(outcome.covered)
         return done
 
-    # -- eSIMs that arrive too late -----------------------------------------------------------
-
-    async def late_esim(self, order: Order, iccid: str) -> str:
-        """An eSIM arrived for an order that is no longer waiting: cancel it when unused."""
-        core = self._core
-        cancel = await self._cancel(iccid)
-        crash_point("after_late_cancel")
-        state = {"cancelled": "cancelled", "refused": "refused", "unclear": "watch"}[cancel.result]
-        await core.storage.orders.update(
-            order, after_refund=state, iccid=order.iccid or iccid, next_check_at=now() + 600
-        )
-        if cancel.result == "cancelled":
-            what = f"it was cancelled with the reseller (wallet +{usd(cancel.cents or 0)})"
-        elif cancel.result == "refused":
-            what = f"it could NOT be cancelled ({_refusal(cancel.error)[0]}); check it by hand"
-        else:
-            what = "cancelling it failed for now; it will be tried again"
-        await core.alerts.send(
-            f"late-esim-{order.reference}",
-            f"An eSIM ({iccid}) arrived for order {order.reference} after it was"
-            f" {order.status.value}: {what}.",
-            critical=cancel.result != "unclear",
-        )
-        return f"late eSIM {state}"
-
-    async def watch(self, order: Order, find_remote: Any) -> None:
-        """An order refunded while waiting: ask the reseller whether its eSIM came after all."""
-        core = self._core
-        if order.next_check_at is not None and order.next_check_at > now():
-            return
-        try:
-            if order.reseller_order_id:
-                remote = await core.reseller.order(
-                    order.reseller_order_id, priority=Priority.BACKGROUND, retry=False
-                )
-            else:
-                remote = await find_remote(order.external_order_id or order.reference)
-        except PikaSimError as error:
-            log.info("could not check refunded order %s: %s", order.reference, error)
-            remote = None
-        if remote is not None and remote.is_completed and remote.esim is not None:
-            await self.late_esim(order, remote.esim.iccid)
-            return
-        gave_up = order.updated_at < now() - _WATCH_HOURS * 3600
-        if (remote is not None and remote.is_failed) or gave_up:
-            await core.storage.orders.update(order, after_refund="none")
-            return
-        delay = min(3600, 60 * 2 ** min(order.attempts, 6))
-        await core.storage.orders.update(
-            order, next_check_at=now() + delay, attempts=order.attempts + 1
-        )
-
-    async def _cancel(self, iccid: str) -> _Cancel:
-        core = self._core
-        try:
-            result = await core.reseller.cancel(iccid, priority=Priority.ORDER)
-        except NotCancellable as error:
-            status = error.current_status.esim_status if error.current_status else None
-            if status in _ALREADY_CANCELLED:  # an earlier attempt went through
-                await core.storage.esims.set_status(iccid, "CANCELLED", "REVOKED")
-                return _Cancel("cancelled")
-            return _Cancel("refused", error=error)
-        except PikaSimError as error:
-            log.warning("cancel of %s: outcome unknown: %s", iccid, error)
-            return _Cancel("unclear", error=error)
-        if result.new_balance_cents is not None:
-            core.wallet.seen(result.new_balance_cents)
-        else:
-            core.wallet.credit(result.refund_cents)
-        await core.storage.esims.set_status(iccid, "CANCELLED", "REVOKED")
-        return _Cancel("cancelled", cents=result.refund_cents)
-
 
 def _owes(order: Order) -> bool:
     """A paid order whose Stars have not been given back (nor are being)."""
     return order.status not in (*_UNPAID, S.REFUNDING, S.REFUNDED)
-
-
-def _refusal(error: PikaSimError | None) -> tuple[str, str]:
-    if error is None:
-        return "refused", "?"
-    reason = error.error or error.message
-    if error.error and error.message and error.message != error.error:
-        reason = f"{error.error}. {error.message}"
-    current = error.current_status
-    status = (
-        f"{current.esim_status or '?'} / {current.smdp_status or '?'}"
-        if current is not None
-        else error.code or "?"
-    )
-    return reason, status

@@ -27,17 +27,23 @@ from bot.pikasim._errors import (
     Unauthorized,
     Unavailable,
 )
-from bot.pikasim._models import (
+from bot.pikasim._events import (
     EVENT_ESIM_PROVISIONED,
     EVENT_ORDER_FAILED,
     EVENT_TOPUP_COMPLETED,
     EVENT_WEBHOOK_TEST,
+    Deposit,
+    WebhookEvent,
+    WebhookSettings,
+    WebhookTestResult,
+    parse_webhook_event,
+)
+from bot.pikasim._models import (
     ORDER_FINAL_STATUSES,
     Account,
     Balance,
     CancelResult,
     CountryNetworks,
-    Deposit,
     Esim,
     EsimPackage,
     Operator,
@@ -51,10 +57,6 @@ from bot.pikasim._models import (
     Transaction,
     TransactionPage,
     Usage,
-    WebhookEvent,
-    WebhookSettings,
-    WebhookTestResult,
-    parse_webhook_event,
 )
 from bot.pikasim.signing import js_stringify, sign, verify_signature
 

@@ -22,12 +22,11 @@ from bot.pikasim._errors import (
     error_details,
     error_for_status,
 )
+from bot.pikasim._events import Deposit, WebhookSettings, WebhookTestResult
 from bot.pikasim._models import (
     Account,
     Balance,
     CancelResult,
-    ConversionError,
-    Deposit,
     Esim,
     Order,
     OrderPage,
@@ -37,11 +36,8 @@ from bot.pikasim._models import (
     TopupOption,
     TransactionPage,
     Usage,
-    WebhookSettings,
-    WebhookTestResult,
-    describe_validation_error,
-    from_json,
 )
+from bot.pikasim._parsing import ConversionError, describe_validation_error, from_json
 
 __all__ = ["PikaSimClient"]
 
