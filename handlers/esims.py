@@ -24,11 +24,11 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from bot.esim_data import valid_iccid
 from bot.i18n import catalog, cldr, t
 from bot.pikasim import PikaSimError, Priority, Usage
-from handlers.browse import days_text, volume_text
 from handlers.callbacks import build, parse
 from handlers.common import answer, language_of, services_of, show
 from handlers.delivery import esim_keyboard, install_links
 from handlers.pacing import pacing_of
+from handlers.units import days_text, volume_text
 from storage import Esim, OrderKind, now
 
 __all__ = [

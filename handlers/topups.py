@@ -17,7 +17,6 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from bot.i18n import t
 from bot.pikasim import PikaSimError, Priority, TopupOption
 from handlers import checkout
-from handlers.browse import days_text, shown_price, volume_text
 from handlers.callbacks import build, fits
 from handlers.common import answer, language_of, services_of, show
 from handlers.esims import (
@@ -30,6 +29,7 @@ from handlers.esims import (
     to_bytes,
 )
 from handlers.topup_cache import known_options, remember_options
+from handlers.units import days_text, shown_price, volume_text
 from storage import Esim, OrderKind
 
 __all__ = ["on_topup", "on_topup_buy", "register"]
