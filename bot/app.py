@@ -88,7 +88,7 @@ def _budget(limit: int) -> RequestBudget:
 def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:
     if not settings.uses_sandbox:
         return httpx.AsyncClient(follow_redirects=False), None
-    from bot.sandbox import SandboxConfig, create_app
+    from emulators.pikasim import SandboxConfig, create_app
 
     # The sandbox's webhooks reach our listener in-process; the transport is set in run().
     sandbox_app = create_app(

@@ -120,7 +120,8 @@ def _button(button: JSON) -> JSON:
 
 
 def sandbox_view(sandbox: Any) -> JSON:
-    """The sandbox reseller's wallet, faults, latest orders and eSIMs (``bot.sandbox.Sandbox``)."""
+    """The sandbox reseller's wallet, faults, latest orders and eSIMs (an emulators.pikasim
+    Sandbox)."""
     shop = sandbox.shop
     esims = [shop.esim(iccid) for iccid in list(shop.esims)[-_LIST_LIMIT:]]
     orders = list(sandbox.orders.values())[-_LIST_LIMIT:]

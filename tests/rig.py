@@ -16,9 +16,9 @@ from typing import Any
 
 from bot.app import serve
 from bot.asgi_server import BackgroundServer
-from bot.sandbox import SandboxConfig, create_app
 from bot.services import Services
 from bot.settings import Settings, load_settings
+from emulators.pikasim import SandboxConfig, create_app
 from emulators.telegram import FakeTelegram
 
 TEST_API_KEY = "pk_test_rig_key_0123456789"
@@ -36,7 +36,7 @@ def free_port() -> int:
 @dataclass
 class RunningSandbox:
     server: BackgroundServer
-    state: Any  # bot.sandbox.Sandbox
+    state: Any  # emulators.pikasim.Sandbox
 
     @property
     def api_url(self) -> str:

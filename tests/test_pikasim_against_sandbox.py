@@ -1,4 +1,4 @@
-"""PikaSimClient over real HTTP on 127.0.0.1 against the sandbox reseller (bot.sandbox)."""
+"""PikaSimClient over real HTTP on 127.0.0.1 against the sandbox reseller (emulators.pikasim)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from bot.pikasim import (
     parse_webhook_event,
     verify_signature,
 )
-from bot.sandbox import SandboxConfig, create_app
+from emulators.pikasim import SandboxConfig, create_app
 
 API_KEY = "pk_test"
 SECRET = "whsec_test"
@@ -63,7 +63,7 @@ class Receiver:
 @dataclass
 class Rig:
     client: PikaSimClient
-    sandbox: Any  # bot.sandbox.Sandbox
+    sandbox: Any  # emulators.pikasim.Sandbox
     receiver: Receiver
     url: str
 

@@ -1,4 +1,4 @@
-"""The simulated PikaSim reseller API (bot.sandbox), exercised over real HTTP on 127.0.0.1."""
+"""The simulated PikaSim reseller API (emulators.pikasim), exercised over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from starlette.routing import Route
 
 from bot.asgi_server import BackgroundServer
 from bot.pikasim.signing import js_stringify, sign, verify_signature
-from bot.sandbox import API_PREFIX, Sandbox, SandboxConfig, create_app
-from bot.sandbox._ids import luhn_digit
+from emulators.pikasim import API_PREFIX, Sandbox, SandboxConfig, create_app
+from emulators.pikasim._ids import luhn_digit
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "whsec_test"
@@ -631,7 +631,7 @@ async def test_cli_serves_and_stops_cleanly(signum: signal.Signals) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.sandbox",
+        "emulators.pikasim",
         "--port",
         str(port),
         "--api-key",

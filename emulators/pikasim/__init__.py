@@ -2,7 +2,7 @@
 
 ``create_app(SandboxConfig(...))`` returns the app; ``app.state.sandbox`` is the ``Sandbox``
 with its inspectable state (orders, eSIMs, wallet, recorded requests and webhook deliveries)
-and fault knobs. The same knobs are served under ``/_sandbox/...``. ``python -m bot.sandbox``
+and fault knobs. The same knobs are served under ``/_sandbox/...``. ``python -m emulators.pikasim``
 serves it standalone.
 """
 

@@ -18,7 +18,7 @@ from ._sandbox import Sandbox
 
 __all__ = ["ApiGate"]
 
-log = logging.getLogger("bot.sandbox")
+log = logging.getLogger("emulators.pikasim")
 FAULT_MESSAGES = {
     429: "Rate limit exceeded",
     500: "Internal server error",

@@ -23,7 +23,7 @@ from ._webhooks import WebhookSender
 
 __all__ = ["Sandbox"]
 
-log = logging.getLogger("bot.sandbox")
+log = logging.getLogger("emulators.pikasim")
 
 
 class Sandbox:

@@ -1,4 +1,4 @@
-"""``python -m bot.sandbox --port 9000``: serve the simulated reseller API until Ctrl-C."""
+"""``python -m emulators.pikasim --port 9000``: serve the simulated reseller API until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ __all__ = ["main"]
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     defaults = SandboxConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m bot.sandbox", description="Serve a simulated PikaSim reseller API."
+        prog="python -m emulators.pikasim", description="Serve a simulated PikaSim reseller API."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
