@@ -18,7 +18,6 @@ from bot.pikasim import PikaSimError
 from handlers.callbacks import Callback, build
 from handlers.common import services_of
 from handlers.fallback import on_unknown_command
-from storage.stats import StatsRepo
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -34,7 +33,6 @@ __all__ = [
     "is_admin_update",
     "pager",
     "reseller_problem",
-    "stats_of",
     "when",
     "when_dt",
 ]
@@ -88,10 +86,6 @@ async def audit(
     await services_of(context).storage.audit.record(
         user.id, action, target, (details or None) and details[:500]
     )
-
-
-def stats_of(context: ContextTypes.DEFAULT_TYPE) -> StatsRepo:
-    return StatsRepo(services_of(context).storage.db)
 
 
 async def find_order(services: Services, key: str) -> Order | None:

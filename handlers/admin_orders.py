@@ -17,7 +17,6 @@ from handlers.admin_common import (
     gb,
     pager,
     reseller_problem,
-    stats_of,
     when,
     when_dt,
 )
@@ -251,7 +250,7 @@ async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             t(language, "admin.esim.plan", code=html.escape(stored.package_code)),
             t(language, "admin.esim.issued", date=when(stored.created_at)),
         ]
-    topups = await stats_of(context).topups_for(iccid)
+    topups = await services_of(context).storage.stats.topups_for(iccid)
     if topups:
         items = ", ".join(f"<code>{o.reference}</code> ({o.status.value})" for o in topups)
         lines.append(t(language, "admin.esim.topups", items=items))
@@ -287,7 +286,7 @@ async def _user_card(
     language: str,
 ) -> str:
     storage = services_of(context).storage
-    totals = await stats_of(context).user_totals(user_id)
+    totals = await services_of(context).storage.stats.user_totals(user_id)
     lines = [
         t(language, "admin.user.title", customer=_customer(user_id, user)),
         t(

@@ -15,7 +15,7 @@ from bot.i18n import t
 from bot.orders import RefundOutcome, RefundPreview
 from bot.pikasim import PikaSimError
 from bot.pricing import usd
-from handlers.admin_common import admin_command, audit, find_order, reseller_problem, stats_of, when
+from handlers.admin_common import admin_command, audit, find_order, reseller_problem, when
 from handlers.callbacks import Callback, build
 from handlers.common import language_of, reply, services_of, show
 from storage import Order
@@ -172,7 +172,9 @@ async def on_refund_button(
         await show(update, t(language, "admin.not_found", key=html.escape(callback.arg(1))))
         return
     action = callback.arg(0)
-    reason = await stats_of(context).last_audit_details("refund.requested", order.reference)
+    reason = await services_of(context).storage.stats.last_audit_details(
+        "refund.requested", order.reference
+    )
     if action == "rx":
         await show(update, t(language, "admin.refund.dismissed", reference=order.reference))
         return

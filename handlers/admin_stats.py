@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import cldr, t
 from bot.pricing import usd
-from handlers.admin_common import admin_command, stats_of
+from handlers.admin_common import admin_command
 from handlers.common import language_of, reply, services_of
 from storage import now
 from storage.stats import LocationCount, PeriodStats
@@ -34,7 +34,7 @@ def margin_cents(period: PeriodStats, stars_per_usd: int) -> int:
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = language_of(update, context)
     rate = services_of(context).settings.stars_per_usd
-    stats = stats_of(context)
+    stats = services_of(context).storage.stats
     stamp = now()
     periods = (
         ("today", stamp - stamp % DAY),  # since midnight UTC

@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pikasim import EVENT_WEBHOOK_TEST, PikaSimError, Priority, WebhookTestResult
-from handlers.admin_common import admin_command, audit, reseller_problem, stats_of, when
+from handlers.admin_common import admin_command, audit, reseller_problem, when
 from handlers.callbacks import Callback, build
 from handlers.common import language_of, reply, services_of, show
 
@@ -69,7 +69,7 @@ async def on_webhook_test(
     """
     language = language_of(update, context)
     services = services_of(context)
-    stats = stats_of(context)
+    stats = services_of(context).storage.stats
     before = await stats.last_webhook_id()
     await show(update, t(language, "admin.webhook.testing"))
     try:
@@ -92,7 +92,7 @@ async def _wait_for_test_event(
 ) -> bool:
     """True once a new test event is stored; also waits (within the same time) for the
     pipeline to process it, so the status shown next is current."""
-    stats = stats_of(context)
+    stats = services_of(context).storage.stats
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

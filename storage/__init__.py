@@ -19,6 +19,7 @@ from storage.orders import (
 )
 from storage.payments import Payment, PaymentsRepo
 from storage.refunds import Refund, RefundsRepo
+from storage.stats import StatsRepo
 from storage.users import User, UsersRepo
 from storage.webhook_events import WebhookEvent, WebhookEventsRepo
 
@@ -56,6 +57,7 @@ class Storage:
         self.webhook_events = WebhookEventsRepo(self.db)
         self.audit = AuditRepo(self.db)
         self.meta = MetaRepo(self.db)
+        self.stats = StatsRepo(self.db)  # read-only figures for the operator's console
 
     async def open(self) -> None:
         await self.db.open()
