@@ -96,7 +96,8 @@ class Alerts:
             return False
         for admin_id in self._admin_ids:
             try:
-                await self.bot.send_message(admin_id, "⚠️ " + text)
+                # Plain text: an alert quotes reseller and customer data as they are.
+                await self.bot.send_message(admin_id, "⚠️ " + text, parse_mode=None)
             except TelegramError as error:
                 log.warning("could not alert admin %s: %s", admin_id, error)
         return True

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 from starlette.routing import BaseRoute
-from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
@@ -28,6 +29,7 @@ from bot.pikasim import PikaSimClient, Priority, RequestBudget
 from bot.services import Services
 from bot.settings import Settings
 from bot.wallet import Wallet
+from handlers.context import BotApp, BotContext
 from storage import Storage
 
 __all__ = ["build_application", "open_services", "run", "serve"]
@@ -105,7 +107,7 @@ def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:
     return httpx.AsyncClient(transport=transport, follow_redirects=False), sandbox_app.state.sandbox
 
 
-def build_application(services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(services: Services) -> BotApp:
     from handlers import register_handlers
     from handlers.delivery import Notifier
 
@@ -117,6 +119,14 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(8)
+        .context_types(ContextTypes(context=BotContext))
+        # Every text the bot sends is HTML, never with a link preview (alerts opt out).
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .build()
     )
     application.bot_data["services"] = services
@@ -176,9 +186,7 @@ async def serve(
     log.info("stopped")
 
 
-async def _start_bot(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
-) -> None:
+async def _start_bot(application: BotApp, services: Services) -> None:
     from handlers import on_startup
 
     await on_startup(application)
@@ -197,27 +205,25 @@ async def _start_bot(
         await services.alerts.send("sandbox-mode", t(DEFAULT_LANGUAGE, "admin.sandbox_mode"))
 
 
-def _schedule_jobs(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
-) -> None:
+def _schedule_jobs(application: BotApp, services: Services) -> None:
     jobs = application.job_queue
     assert jobs is not None
     settings = services.settings
 
-    async def reconcile(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def reconcile(context: BotContext) -> None:
         await services.orders.reconcile()
 
-    async def sync_catalog(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def sync_catalog(context: BotContext) -> None:
         await services.catalog.refresh_if_stale()
 
-    async def check_wallet(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def check_wallet(context: BotContext) -> None:
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
-    async def check_books(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def check_books(context: BotContext) -> None:
         await services.orders.books.check_daily()
 
-    async def alert_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def alert_digest(context: BotContext) -> None:
         await services.alerts.send_digest()
 
     async def at_start() -> None:
@@ -237,9 +243,7 @@ def _schedule_jobs(
     jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
 
 
-def _listener_hooks(
-    services: Services, application: Application[Any, Any, Any, Any, Any, Any]
-) -> ListenerHooks:
+def _listener_hooks(services: Services, application: BotApp) -> ListenerHooks:
     async def health() -> dict[str, Any] | None:
         if not services.ready:
             return None

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import CallbackContext
-
 if TYPE_CHECKING:
     from bot.alerts import Alerts
     from bot.catalog import CatalogService
@@ -16,7 +14,7 @@ if TYPE_CHECKING:
     from bot.wallet import Wallet
     from storage import Storage
 
-__all__ = ["Services", "get_services"]
+__all__ = ["Services"]
 
 
 @dataclass
@@ -34,9 +32,3 @@ class Services:
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids
-
-
-def get_services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
-    services = context.bot_data["services"]
-    assert isinstance(services, Services)
-    return services

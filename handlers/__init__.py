@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    ContextTypes,
     MessageHandler,
     PreCheckoutQueryHandler,
     TypeHandler,
@@ -30,16 +27,17 @@ from handlers import (
     reseller,
     topups,
 )
-from handlers.common import answer, language_of, reply, services_of
+from handlers.common import answer, reply
+from handlers.context import BotApp, BotContext
 
 __all__ = ["on_startup", "register_handlers"]
 
 log = logging.getLogger(__name__)
 
 
-async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def gate(update: Update, context: BotContext) -> None:
     """ALLOWED_USER_IDS: a private deployment answers strangers politely and does nothing."""
-    settings = services_of(context).settings
+    settings = context.services.settings
     user = update.effective_user
     if not settings.allowed_user_ids or user is None:
         return
@@ -47,16 +45,16 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if update.pre_checkout_query is not None:
         await update.pre_checkout_query.answer(
-            ok=False, error_message=t(language_of(update, context), "common.not_allowed")
+            ok=False, error_message=t(context.language, "common.not_allowed")
         )
     elif update.callback_query is not None:
-        await answer(update.callback_query, t(language_of(update, context), "common.not_allowed"))
+        await answer(update.callback_query, t(context.language, "common.not_allowed"))
     elif update.effective_message is not None:
-        await reply(update, t(language_of(update, context), "common.not_allowed"))
+        await reply(update, t(context.language, "common.not_allowed"))
     raise ApplicationHandlerStop
 
 
-def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_handlers(application: BotApp) -> None:
     # Before everything: private chats only, and customers held while the catalog loads.
     guards.register(application)
     if application.bot_data["services"].settings.allowed_user_ids:
@@ -80,7 +78,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_error_handler(errors.on_error)
 
 
-async def on_startup(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def on_startup(application: BotApp) -> None:
     """What post_init would do; called by bot.app, which runs the application itself."""
     services = application.bot_data["services"]
     await services.catalog.load()

@@ -8,11 +8,10 @@ their commands in Telegram's menu.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers import (
@@ -25,7 +24,8 @@ from handlers import (
 )
 from handlers.admin_common import ButtonHandler, Handler, admin_command, audit, is_admin_update
 from handlers.callbacks import parse
-from handlers.common import answer, language_of, reply, stale_text
+from handlers.common import answer, reply, stale_text
+from handlers.context import BotApp, BotContext
 
 __all__ = ["COMMANDS", "on_admin", "on_button", "register", "set_commands"]
 
@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 
 @admin_command("admin")
-async def on_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, t(language_of(update, context), "admin.help"))
+async def on_admin(update: Update, context: BotContext) -> None:
+    await reply(update, t(context.language, "admin.help"))
 
 
 # command -> handler; the order is the order of Telegram's command menu
@@ -66,10 +66,10 @@ BUTTONS: dict[str, ButtonHandler] = {
 }
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: BotContext) -> None:
     """Every admin button: ADMIN_IDS checked again before anything else happens."""
     query = update.callback_query
-    language = language_of(update, context)
+    language = context.language
     callback = parse(query.data if query else None)
     handler = BUTTONS.get(callback.arg(0)) if callback is not None else None
     if callback is None or handler is None or not is_admin_update(update, context):
@@ -88,13 +88,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await handler(update, context, callback)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     for name, handler in COMMANDS.items():
         application.add_handler(CommandHandler(name, handler))
     application.add_handler(CallbackQueryHandler(on_button, pattern=r"^a:"))
 
 
-async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def set_commands(application: BotApp) -> None:
     """Show each admin the console commands next to everyone's, in every language (a chat
     scope replaces the default lists in that chat, so the customer commands are repeated).
     Runs after the customer menu is set, whose lists it reads back."""

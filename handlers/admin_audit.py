@@ -6,13 +6,13 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.orders import Audit
 from bot.pricing import usd
 from handlers.admin_common import admin_command, when
-from handlers.common import language_of, reply, services_of
+from handlers.common import reply
+from handlers.context import BotContext
 
 __all__ = ["audit_text", "on_audit"]
 
@@ -21,14 +21,14 @@ _LISTED = 10  # unknown charges and uncharged orders shown by name; the rest are
 
 
 @admin_command("audit")
-async def on_audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_audit(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     days = int(args[0]) if args and args[0].isdigit() else 1
     if (args and not args[0].isdigit()) or not 1 <= days <= _MAX_DAYS:
         await reply(update, t(language, "admin.audit.usage"))
         return
-    books = await services_of(context).orders.books.audit(days)
+    books = await context.services.orders.books.audit(days)
     await reply(update, audit_text(language, books, days))
 
 

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError
 from handlers.callbacks import Callback, build
-from handlers.common import services_of
+from handlers.context import BotContext
 from handlers.fallback import on_unknown_command
 
 if TYPE_CHECKING:
@@ -39,15 +38,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-ButtonHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Callback], Coroutine[Any, Any, None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+ButtonHandler = Callable[[Update, BotContext, Callback], Coroutine[Any, Any, None]]
 
 
-def is_admin_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin_update(update: Update, context: BotContext) -> bool:
     """ADMIN_IDS, checked again on every update; admin output only goes to private chats."""
     user = update.effective_user
     chat = update.effective_chat
-    if user is None or not services_of(context).is_admin(user.id):
+    if user is None or not context.services.is_admin(user.id):
         return False
     return chat is None or chat.type == ChatType.PRIVATE
 
@@ -58,7 +57,7 @@ def admin_command(name: str) -> Callable[[Handler], Handler]:
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
-        async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        async def guarded(update: Update, context: BotContext) -> None:
             if not is_admin_update(update, context):
                 user = update.effective_user
                 log.info("non-admin %s tried /%s", user.id if user else None, name)
@@ -75,7 +74,7 @@ def admin_command(name: str) -> Callable[[Handler], Handler]:
 
 async def audit(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     action: str,
     target: str | None = None,
     details: str | None = None,
@@ -83,7 +82,7 @@ async def audit(
     user = update.effective_user
     if user is None:
         return
-    await services_of(context).storage.audit.record(
+    await context.services.storage.audit.record(
         user.id, action, target, (details or None) and details[:500]
     )
 

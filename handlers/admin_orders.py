@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pikasim import Esim as LiveEsim
@@ -22,7 +21,8 @@ from handlers.admin_common import (
 )
 from handlers.admin_refund import refundable
 from handlers.callbacks import Callback, build
-from handlers.common import language_of, reply, services_of, show
+from handlers.common import reply, show
+from handlers.context import BotContext
 from storage import Order, OrderStatus, User
 
 __all__ = ["on_esim", "on_order", "on_orders", "on_orders_page", "on_user"]
@@ -36,13 +36,13 @@ USER_LIVE_ESIMS = 5  # live look-ups per /user, to stay well inside the reseller
 
 
 @admin_command("order")
-async def on_order(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_order(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     if not args:
         await reply(update, t(language, "admin.order.usage"))
         return
-    order = await find_order(services_of(context), args[0])
+    order = await find_order(context.services, args[0])
     if order is None:
         await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
         return
@@ -51,7 +51,7 @@ async def on_order(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def order_buttons(
-    context: ContextTypes.DEFAULT_TYPE, order: Order, language: str
+    context: BotContext, order: Order, language: str
 ) -> InlineKeyboardMarkup | None:
     """needs_attention gets its three exits; any other refundable order a Refund button."""
     reference = order.reference
@@ -77,12 +77,10 @@ async def order_buttons(
     return InlineKeyboardMarkup([[button]])
 
 
-async def on_check_again(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
-) -> None:
+async def on_check_again(update: Update, context: BotContext, callback: Callback) -> None:
     """``a:ck:<reference>``: read a needs_attention order from the reseller again."""
-    language = language_of(update, context)
-    services = services_of(context)
+    language = context.language
+    services = context.services
     order = await services.storage.orders.by_reference(callback.arg(1))
     if order is None:
         await show(update, t(language, "admin.not_found", key=html.escape(callback.arg(1))))
@@ -98,8 +96,8 @@ async def on_check_again(
     await show(update, text, await order_buttons(context, outcome.order, language))
 
 
-async def order_card(context: ContextTypes.DEFAULT_TYPE, order: Order, language: str) -> str:
-    storage = services_of(context).storage
+async def order_card(context: BotContext, order: Order, language: str) -> str:
+    storage = context.services.storage
     user = await storage.users.get(order.user_id)
     payment = await storage.payments.for_order(order.id)
     refund = await storage.refunds.for_order(order.id)
@@ -177,10 +175,10 @@ def _customer(user_id: int, user: User | None) -> str:
     return f"{html.escape(name)}{html.escape(handle)} <code>{user_id}</code>".strip()
 
 
-async def _live_order(context: ContextTypes.DEFAULT_TYPE, order: Order, language: str) -> str:
+async def _live_order(context: BotContext, order: Order, language: str) -> str:
     if not order.reseller_order_id or order.is_topup:
         return t(language, "admin.live.no_order")
-    reseller = services_of(context).reseller
+    reseller = context.services.reseller
     try:
         remote = await reseller.order(order.reseller_order_id, priority=Priority.CUSTOMER)
     except PikaSimError as error:
@@ -189,17 +187,17 @@ async def _live_order(context: ContextTypes.DEFAULT_TYPE, order: Order, language
 
 
 async def _live_esim(
-    context: ContextTypes.DEFAULT_TYPE, iccid: str
+    context: BotContext, iccid: str
 ) -> tuple[LiveEsim | None, PikaSimError | None]:
     try:
-        esim = await services_of(context).reseller.esim(iccid, priority=Priority.CUSTOMER)
+        esim = await context.services.reseller.esim(iccid, priority=Priority.CUSTOMER)
     except PikaSimError as error:
         return None, error
     return esim, None
 
 
 async def _live_esim_text(
-    context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str, key: str = "admin.live.esim"
+    context: BotContext, iccid: str, language: str, key: str = "admin.live.esim"
 ) -> str:
     """The reseller's live view of an eSIM, as one line or (``admin.live.esim_card``) a card."""
     esim, error = await _live_esim(context, iccid)
@@ -224,14 +222,14 @@ async def _live_esim_text(
 
 
 @admin_command("esim")
-async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_esim(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     if not args or not args[0].isdigit() or len(args[0]) > 22:
         await reply(update, t(language, "admin.esim.usage"))
         return
     iccid = args[0]
-    storage = services_of(context).storage
+    storage = context.services.storage
     stored = await storage.esims.get(iccid)
     order = await storage.orders.get(stored.order_id) if stored else None
     lines = [t(language, "admin.esim.title", iccid=iccid)]
@@ -250,7 +248,7 @@ async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             t(language, "admin.esim.plan", code=html.escape(stored.package_code)),
             t(language, "admin.esim.issued", date=when(stored.created_at)),
         ]
-    topups = await services_of(context).storage.stats.topups_for(iccid)
+    topups = await context.services.storage.stats.topups_for(iccid)
     if topups:
         items = ", ".join(f"<code>{o.reference}</code> ({o.status.value})" for o in topups)
         lines.append(t(language, "admin.esim.topups", items=items))
@@ -262,14 +260,14 @@ async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @admin_command("user")
-async def on_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_user(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     if not args or not args[0].lstrip("-").isdigit():
         await reply(update, t(language, "admin.user.usage"))
         return
     user_id = int(args[0])
-    storage = services_of(context).storage
+    storage = context.services.storage
     user = await storage.users.get(user_id)
     orders = await storage.orders.for_user(user_id, limit=10)
     if user is None and not orders:
@@ -279,14 +277,14 @@ async def on_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _user_card(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     user_id: int,
     user: User | None,
     orders: list[Order],
     language: str,
 ) -> str:
-    storage = services_of(context).storage
-    totals = await services_of(context).storage.stats.user_totals(user_id)
+    storage = context.services.storage
+    totals = await context.services.storage.stats.user_totals(user_id)
     lines = [
         t(language, "admin.user.title", customer=_customer(user_id, user)),
         t(
@@ -337,8 +335,8 @@ def _order_line(order: Order) -> str:
 
 
 @admin_command("orders")
-async def on_orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_orders(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     selector = args[0].lower() if args else "all"
     if selector != "all" and selector not in _STATUSES:
@@ -349,11 +347,9 @@ async def on_orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, markup)
 
 
-async def on_orders_page(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
-) -> None:
+async def on_orders_page(update: Update, context: BotContext, callback: Callback) -> None:
     """``a:ol:<status|all>:<page>``."""
-    language = language_of(update, context)
+    language = context.language
     selector = callback.arg(1, "all")
     if selector != "all" and selector not in _STATUSES:
         selector = "all"
@@ -363,11 +359,11 @@ async def on_orders_page(
 
 
 async def _orders_page(
-    context: ContextTypes.DEFAULT_TYPE, language: str, selector: str, page: int
+    context: BotContext, language: str, selector: str, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     status = None if selector == "all" else OrderStatus(selector)
     # one more than a page, to know whether a next page exists
-    orders = await services_of(context).storage.orders.latest(
+    orders = await context.services.storage.orders.latest(
         status, limit=ORDERS_PAGE + 1, offset=(page - 1) * ORDERS_PAGE
     )
     has_next = len(orders) > ORDERS_PAGE

@@ -9,7 +9,6 @@ import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.orders import RefundOutcome, RefundPreview
@@ -17,7 +16,8 @@ from bot.pikasim import PikaSimError
 from bot.pricing import usd
 from handlers.admin_common import admin_command, audit, find_order, reseller_problem, when
 from handlers.callbacks import Callback, build
-from handlers.common import language_of, reply, services_of, show
+from handlers.common import reply, show
+from handlers.context import BotContext
 from storage import Order
 
 __all__ = ["on_refund", "on_refund_button", "refundable"]
@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 _CANCELLABLE_STATUS = ("GOT_RESOURCE", "RELEASED")
 
 
-async def refundable(context: ContextTypes.DEFAULT_TYPE, order: Order) -> bool:
-    preview = await services_of(context).orders.refund_preview(order)
+async def refundable(context: BotContext, order: Order) -> bool:
+    preview = await context.services.orders.refund_preview(order)
     return preview.problem is None
 
 
@@ -57,13 +57,13 @@ def _buttons(language: str, order: Order, *, cancel: bool) -> InlineKeyboardMark
 
 
 @admin_command("refund")
-async def on_refund(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_refund(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     if not args:
         await reply(update, t(language, "admin.refund.usage"))
         return
-    order = await find_order(services_of(context), args[0])
+    order = await find_order(context.services, args[0])
     if order is None:
         await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
         return
@@ -74,7 +74,7 @@ async def on_refund(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _preview(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     order: Order,
     language: str,
     reason: str | None,
@@ -82,7 +82,7 @@ async def _preview(
     cancel: bool,
 ) -> None:
     """Say exactly what a confirmation would do, and ask for it."""
-    orders = services_of(context).orders
+    orders = context.services.orders
     preview = await orders.refund_preview(order)
     if preview.problem is not None:
         await show(update, _problem_text(language, preview))
@@ -161,18 +161,16 @@ def _live_text(language: str, live: object) -> str:
 # -- buttons ------------------------------------------------------------------------------
 
 
-async def on_refund_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
-) -> None:
+async def on_refund_button(update: Update, context: BotContext, callback: Callback) -> None:
     """``a:rp`` preview, ``a:rf`` cancel and refund, ``a:ro`` Stars only, ``a:rx`` keep."""
-    language = language_of(update, context)
-    services = services_of(context)
+    language = context.language
+    services = context.services
     order = await services.storage.orders.by_reference(callback.arg(1))
     if order is None:
         await show(update, t(language, "admin.not_found", key=html.escape(callback.arg(1))))
         return
     action = callback.arg(0)
-    reason = await services_of(context).storage.stats.last_audit_details(
+    reason = await context.services.storage.stats.last_audit_details(
         "refund.requested", order.reference
     )
     if action == "rx":
@@ -189,9 +187,7 @@ async def on_refund_button(
     await show(update, *_outcome_view(language, outcome, services.wallet.cents))
 
 
-async def _audit_outcome(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: RefundOutcome
-) -> None:
+async def _audit_outcome(update: Update, context: BotContext, outcome: RefundOutcome) -> None:
     reference = outcome.order.reference
     entries: list[tuple[str, str]] = []
     if outcome.result == "refunded":

@@ -6,12 +6,12 @@ import html
 from fractions import Fraction
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import cldr, t
 from bot.pricing import usd
 from handlers.admin_common import admin_command
-from handlers.common import language_of, reply, services_of
+from handlers.common import reply
+from handlers.context import BotContext
 from storage import now
 from storage.stats import LocationCount, PeriodStats
 
@@ -31,10 +31,10 @@ def margin_cents(period: PeriodStats, stars_per_usd: int) -> int:
 
 
 @admin_command("stats")
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
-    rate = services_of(context).settings.stars_per_usd
-    stats = services_of(context).storage.stats
+async def on_stats(update: Update, context: BotContext) -> None:
+    language = context.language
+    rate = context.services.settings.stars_per_usd
+    stats = context.services.storage.stats
     stamp = now()
     periods = (
         ("today", stamp - stamp % DAY),  # since midnight UTC

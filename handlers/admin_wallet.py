@@ -7,14 +7,14 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError, Priority, Transaction
 from bot.pricing import usd
 from handlers.admin_common import admin_command, audit, pager, reseller_problem, when_dt
 from handlers.callbacks import Callback
-from handlers.common import language_of, reply, services_of, show
+from handlers.common import reply, show
+from handlers.context import BotContext
 
 __all__ = [
     "on_balance",
@@ -35,9 +35,9 @@ _AMOUNT = re.compile(r"\$?(\d{1,9}(?:[.,]\d{1,2})?)\$?")
 
 
 @admin_command("balance")
-async def on_balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
-    services = services_of(context)
+async def on_balance(update: Update, context: BotContext) -> None:
+    language = context.language
+    services = context.services
     try:
         balance = await services.reseller.balance(priority=Priority.CUSTOMER)
     except PikaSimError as error:
@@ -82,8 +82,8 @@ def _coverage(language: str, balance_cents: int, average_cents: int | None) -> s
 
 
 @admin_command("transactions")
-async def on_transactions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_transactions(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     selector = args[0].lower() if args else "all"
     if selector != "all" and selector not in TRANSACTION_TYPES:
@@ -94,11 +94,9 @@ async def on_transactions(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, text, markup)
 
 
-async def on_transactions_page(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
-) -> None:
+async def on_transactions_page(update: Update, context: BotContext, callback: Callback) -> None:
     """``a:tx:<type|all>:<page>``."""
-    language = language_of(update, context)
+    language = context.language
     selector = callback.arg(1, "all")
     if selector != "all" and selector not in TRANSACTION_TYPES:
         selector = "all"
@@ -109,9 +107,9 @@ async def on_transactions_page(
 
 
 async def _transactions_page(
-    context: ContextTypes.DEFAULT_TYPE, language: str, selector: str, page: int
+    context: BotContext, language: str, selector: str, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    reseller = services_of(context).reseller
+    reseller = context.services.reseller
     try:
         answer = await reseller.transactions(
             page,
@@ -157,15 +155,15 @@ def parse_cents(text: str) -> int | None:
 
 
 @admin_command("deposit")
-async def on_deposit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_deposit(update: Update, context: BotContext) -> None:
+    language = context.language
     args = context.args or []
     cents = parse_cents(args[0]) if args else None
     method = args[1].lower() if len(args) > 1 else "stripe"
     if cents is None or method not in DEPOSIT_METHODS or len(args) > 2:
         await reply(update, t(language, "admin.deposit.usage"))
         return
-    reseller = services_of(context).reseller
+    reseller = context.services.reseller
     create = reseller.deposit_stripe if method == "stripe" else reseller.deposit_btcpay
     try:
         deposit = await create(cents, priority=Priority.CUSTOMER)

@@ -6,13 +6,13 @@ import asyncio
 import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pikasim import EVENT_WEBHOOK_TEST, PikaSimError, Priority, WebhookTestResult
 from handlers.admin_common import admin_command, audit, reseller_problem, when
 from handlers.callbacks import Callback, build
-from handlers.common import language_of, reply, services_of, show
+from handlers.common import reply, show
+from handlers.context import BotContext
 
 __all__ = ["ARRIVAL_TIMEOUT", "on_webhook", "on_webhook_test"]
 
@@ -21,8 +21,8 @@ _POLL = 0.1
 
 
 @admin_command("webhook")
-async def on_webhook(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_webhook(update: Update, context: BotContext) -> None:
+    language = context.language
     await reply(update, await _status(context, language), _test_button(language))
 
 
@@ -33,8 +33,8 @@ def _test_button(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button]])
 
 
-async def _status(context: ContextTypes.DEFAULT_TYPE, language: str) -> str:
-    storage = services_of(context).storage
+async def _status(context: BotContext, language: str) -> str:
+    storage = context.services.storage
     url = await storage.meta.get("webhook_url")
     latest = await storage.webhook_events.latest()
     tested = await storage.meta.get("webhook_test_received_at")
@@ -60,16 +60,14 @@ async def _status(context: ContextTypes.DEFAULT_TYPE, language: str) -> str:
     return "\n".join(lines)
 
 
-async def on_webhook_test(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
-) -> None:
+async def on_webhook_test(update: Update, context: BotContext, callback: Callback) -> None:
     """``a:wt``: ask the reseller to send its test webhook, then look for it on our side.
 
     A stored event passed the listener's signature check, so "arrived" means "verified".
     """
-    language = language_of(update, context)
-    services = services_of(context)
-    stats = services_of(context).storage.stats
+    language = context.language
+    services = context.services
+    stats = context.services.storage.stats
     before = await stats.last_webhook_id()
     await show(update, t(language, "admin.webhook.testing"))
     try:
@@ -87,12 +85,10 @@ async def on_webhook_test(
     await show(update, report + "\n\n" + await _status(context, language), _test_button(language))
 
 
-async def _wait_for_test_event(
-    context: ContextTypes.DEFAULT_TYPE, after_id: int, timeout: float
-) -> bool:
+async def _wait_for_test_event(context: BotContext, after_id: int, timeout: float) -> bool:
     """True once a new test event is stored; also waits (within the same time) for the
     pipeline to process it, so the status shown next is current."""
-    stats = services_of(context).storage.stats
+    stats = context.services.storage.stats
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.catalog import CatalogIndex
 from bot.countries import country_name, find_country, normalize
 from bot.i18n import LANGUAGES, cldr, t
 from handlers import checkout
 from handlers.callbacks import Callback, parse
-from handlers.common import answer, language_of, reply, show
+from handlers.common import answer, reply, show
+from handlers.context import BotApp, BotContext
 from handlers.plan_pages import (
     DEFAULT_SORT,
     answer_page,
@@ -69,22 +69,22 @@ _MAX_ECHO = 40  # how much of an unknown text we quote back
 # -- showing pages ------------------------------------------------------------------------
 
 
-async def show_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_buy(update: Update, context: BotContext) -> None:
     """Where are you going? Popular countries, regions and global plans."""
-    await show(update, *buy_page(context, language_of(update, context)))
+    await show(update, *buy_page(context, context.language))
 
 
-async def show_regions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def show_regions(update: Update, context: BotContext) -> None:
+    language = context.language
     await show(
         update, *cached(context, (language, "regions"), lambda: regions_page(context, language))
     )
 
 
 async def show_country(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, iso: str, page: int = 0, sort: str = ""
+    update: Update, context: BotContext, iso: str, page: int = 0, sort: str = ""
 ) -> None:
-    language, sort = language_of(update, context), sort or DEFAULT_SORT
+    language, sort = context.language, sort or DEFAULT_SORT
     key = (language, "c", iso, page, sort)
     await show(
         update, *cached(context, key, lambda: country_page(context, language, iso, page, sort))
@@ -92,9 +92,9 @@ async def show_country(
 
 
 async def show_covering(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, iso: str, page: int = 0, sort: str = ""
+    update: Update, context: BotContext, iso: str, page: int = 0, sort: str = ""
 ) -> None:
-    language, sort = language_of(update, context), sort or DEFAULT_SORT
+    language, sort = context.language, sort or DEFAULT_SORT
     key = (language, "v", iso, page, sort)
     await show(
         update, *cached(context, key, lambda: covering_page(context, language, iso, page, sort))
@@ -102,19 +102,17 @@ async def show_covering(
 
 
 async def show_region(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, code: str, page: int = 0, sort: str = ""
+    update: Update, context: BotContext, code: str, page: int = 0, sort: str = ""
 ) -> None:
-    language, sort = language_of(update, context), sort or DEFAULT_SORT
+    language, sort = context.language, sort or DEFAULT_SORT
     key = (language, "r", code, page, sort)
     await show(
         update, *cached(context, key, lambda: region_page(context, language, code, page, sort))
     )
 
 
-async def show_global(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, page: int = 0, sort: str = ""
-) -> None:
-    language, sort = language_of(update, context), sort or DEFAULT_SORT
+async def show_global(update: Update, context: BotContext, page: int = 0, sort: str = "") -> None:
+    language, sort = context.language, sort or DEFAULT_SORT
     key = (language, "g", page, sort)
     await show(update, *cached(context, key, lambda: global_page(context, language, page, sort)))
 
@@ -125,15 +123,15 @@ async def show_global(
 # -- handlers -----------------------------------------------------------------------------
 
 
-async def _stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await answer(update.callback_query, t(language_of(update, context), "common.stale"), alert=True)
+async def _stale(update: Update, context: BotContext) -> None:
+    await answer(update.callback_query, t(context.language, "common.stale"), alert=True)
 
 
 def _page_args(callback: Callback, first: int) -> tuple[int, str]:
     return int(callback.arg(first, "0")), callback.arg(first + 1, DEFAULT_SORT)
 
 
-async def on_browse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_browse(update: Update, context: BotContext) -> None:
     """c: a country, v: plans covering it, r: a region, g: global plans."""
     query = update.callback_query
     callback = parse(query.data if query else None)
@@ -160,7 +158,7 @@ def _still_sold(index: CatalogIndex, callback: Callback) -> bool:
     return bool(index.global_plans())
 
 
-async def on_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_plan(update: Update, context: BotContext) -> None:
     query = update.callback_query
     callback = parse(query.data if query else None)
     plan = catalog_index(context).by_code.get(callback.arg(0)) if callback else None
@@ -168,12 +166,12 @@ async def on_plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _stale(update, context)
         return
     await answer(query)
-    language = language_of(update, context)
+    language = context.language
     key = (language, "p", plan.code)
     await show(update, *cached(context, key, lambda: plan_page(context, language, plan)))
 
 
-async def on_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_buy(update: Update, context: BotContext) -> None:
     query = update.callback_query
     callback = parse(query.data if query else None)
     plan = catalog_index(context).by_code.get(callback.arg(0)) if callback else None
@@ -192,13 +190,13 @@ async def on_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_text(update: Update, context: BotContext) -> None:
     """Any text is a destination: a country (any language, alias, ISO code), a region, or a
     typo we suggest a correction for. Never silence."""
     message = update.effective_message
     if message is None or message.text is None:
         return
-    language = language_of(update, context)
+    language = context.language
     text = message.text.strip()
     if len(text) > _MAX_TEXT:
         await show(update, *answer_page(context, language, "browse.too_long"))
@@ -225,7 +223,7 @@ async def _suggest(update: Update, language: str, suggestions: Sequence[str]) ->
     await reply(update, t(language, "browse.suggest", options=options), markup)
 
 
-async def _show_region_named(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
+async def _show_region_named(update: Update, context: BotContext, text: str) -> bool:
     index = catalog_index(context)
     names = cached(context, ("region names",), lambda: _region_names(index))
     code = names.get(normalize(text))
@@ -252,7 +250,7 @@ def _region_names(index: CatalogIndex) -> dict[str, str]:
     return names
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     application.add_handler(CallbackQueryHandler(on_browse, pattern=r"^[cvrg]:"))
     application.add_handler(CallbackQueryHandler(on_plan, pattern=r"^p:"))
     application.add_handler(CallbackQueryHandler(on_buy, pattern=r"^b:"))

@@ -8,12 +8,12 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pricing import stars_price
 from handlers.callbacks import Callback, build, parse
-from handlers.common import answer, language_of, remember_user, reply, services_of, show
+from handlers.common import answer, remember_user, reply, show
+from handlers.context import BotContext
 from handlers.delivery import price_text
 from handlers.topup_cache import cached_topup_option
 from storage import IllegalTransition, Order, OrderKind, OrderStatus, now
@@ -34,8 +34,8 @@ PAYLOAD_PREFIX = "order:"
 _DEAD_ESIM = frozenset({"CANCELLED", "REVOKED", "EXPIRED", "USED_UP", "SUSPENDED"})
 
 
-def plan_price(context: ContextTypes.DEFAULT_TYPE, cost_cents: int) -> int:
-    settings = services_of(context).settings
+def plan_price(context: BotContext, cost_cents: int) -> int:
+    settings = context.services.settings
     return stars_price(cost_cents, settings.markup_percent, settings.stars_per_usd)
 
 
@@ -46,7 +46,7 @@ def _gb(volume_bytes: int) -> str:
 
 async def offer(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     *,
     package_code: str,
     package_name: str,
@@ -61,8 +61,8 @@ async def offer(
     chat = update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return None  # invoices and eSIMs go to private chats only (see handlers.guards)
-    services = services_of(context)
-    language = language_of(update, context)
+    services = context.services
+    language = context.language
     if not services.settings.may_buy(user.id):  # sandbox mode: a rehearsal, not a shop
         await reply(update, t(language, "sandbox.buy_closed"))
         return None
@@ -120,12 +120,12 @@ async def offer(
     return order
 
 
-async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_pre_checkout(update: Update, context: BotContext) -> None:
     """Answer within Telegram's 10 seconds, from local facts only (no reseller call)."""
     query = update.pre_checkout_query
     if query is None:
         return
-    language = language_of(update, context)
+    language = context.language
     problem = await _pre_checkout_problem(
         context, query.from_user.id, query.invoice_payload, query.currency, query.total_amount
     )
@@ -137,9 +137,9 @@ async def on_pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def _pre_checkout_problem(
-    context: ContextTypes.DEFAULT_TYPE, user_id: int, payload: str, currency: str, amount: int
+    context: BotContext, user_id: int, payload: str, currency: str, amount: int
 ) -> str | None:
-    services = services_of(context)
+    services = context.services
     if not services.settings.may_buy(user_id):
         return "sandbox"
     order = await services.storage.orders.by_reference(payload.removeprefix(PAYLOAD_PREFIX))
@@ -165,8 +165,8 @@ async def _pre_checkout_problem(
     return None
 
 
-def _plan_problem(context: ContextTypes.DEFAULT_TYPE, order: Order) -> str | None:
-    plan = services_of(context).catalog.index.by_code.get(order.package_code)
+def _plan_problem(context: BotContext, order: Order) -> str | None:
+    plan = context.services.catalog.index.by_code.get(order.package_code)
     if plan is None:
         return "not_sold"
     if plan.price_cents != order.cost_cents:
@@ -174,11 +174,11 @@ def _plan_problem(context: ContextTypes.DEFAULT_TYPE, order: Order) -> str | Non
     return None
 
 
-async def _topup_problem(context: ContextTypes.DEFAULT_TYPE, order: Order) -> str | None:
+async def _topup_problem(context: BotContext, order: Order) -> str | None:
     """The eSIM is still the payer's and alive, and the option is still offered at that price
     (from what was fetched when it was offered: no reseller call here)."""
     iccid = order.target_iccid or ""
-    esim = await services_of(context).storage.esims.owned_by(iccid, order.user_id)
+    esim = await context.services.storage.esims.owned_by(iccid, order.user_id)
     if esim is None or (esim.status or "").upper() in _DEAD_ESIM:
         return "esim_gone"
     fresh, option = cached_topup_option(context, iccid, order.package_code)
@@ -189,13 +189,13 @@ async def _topup_problem(context: ContextTypes.DEFAULT_TYPE, order: Order) -> st
     return None
 
 
-async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_successful_payment(update: Update, context: BotContext) -> None:
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None or message.successful_payment is None:
         return
     payment = message.successful_payment
-    services = services_of(context)
+    services = context.services
     order = await services.orders.record_payment(
         charge_id=payment.telegram_payment_charge_id,
         user_id=user.id,
@@ -209,13 +209,11 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
     await _show_progress_and_start(update, context, order)
 
 
-async def _show_progress_and_start(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, order: Order
-) -> None:
-    services = services_of(context)
+async def _show_progress_and_start(update: Update, context: BotContext, order: Order) -> None:
+    services = context.services
     # The order starts first: the customer's eSIM should not wait for our "thank you".
     services.orders.start(order)
-    language = order.language or language_of(update, context)
+    language = order.language or context.language
     stage = "topup_paid" if order.kind is OrderKind.TOPUP else "paid"
     sent = await reply(
         update,
@@ -231,10 +229,10 @@ async def _show_progress_and_start(
 
 
 async def _own_unpaid_order(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, callback: Callback
+    update: Update, context: BotContext, callback: Callback
 ) -> Order | None:
     user = update.effective_user
-    order = await services_of(context).storage.orders.by_reference(callback.arg(0))
+    order = await context.services.storage.orders.by_reference(callback.arg(0))
     if order is None or user is None or order.user_id != user.id:
         return None
     if order.status is not OrderStatus.AWAITING_PAYMENT:
@@ -242,12 +240,12 @@ async def _own_unpaid_order(
     return order
 
 
-async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_confirm(update: Update, context: BotContext) -> None:
     """PAYMENTS=off: the customer confirmed; the operator's wallet pays."""
     query = update.callback_query
-    language = language_of(update, context)
+    language = context.language
     callback = parse(query.data if query else None)
-    services = services_of(context)
+    services = context.services
     order = None
     if callback is not None and services.settings.payments == "off":
         order = await _own_unpaid_order(update, context, callback)
@@ -264,16 +262,16 @@ async def on_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _show_progress_and_start(update, context, order)
 
 
-async def on_cancel_unpaid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_cancel_unpaid(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    language = language_of(update, context)
+    language = context.language
     callback = parse(query.data if query else None)
     order = await _own_unpaid_order(update, context, callback) if callback else None
     if order is None:
         await answer(query, t(language, "common.stale"), alert=True)
         return
     try:
-        await services_of(context).orders.cancel_unpaid(order)
+        await context.services.orders.cancel_unpaid(order)
     except IllegalTransition:  # confirmed or cancelled by a tap a moment earlier
         await answer(query, t(language, "common.stale"), alert=True)
         return

@@ -7,35 +7,21 @@ import logging
 import re
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.i18n import pick_language, t
-from bot.services import Services, get_services
+from bot.i18n import t
+from handlers.context import BotContext
 
-__all__ = ["answer", "language_of", "remember_user", "reply", "services_of", "show"]
+__all__ = ["answer", "remember_user", "reply", "show"]
 
 log = logging.getLogger(__name__)
 
 
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return get_services(context)
-
-
-def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    user = update.effective_user
-    if user is None:
-        return "en"
-    chosen = services_of(context).languages.get(user.id)
-    return pick_language(chosen, user.language_code)
-
-
-async def remember_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remember_user(update: Update, context: BotContext) -> None:
     """Keep the user's profile; written only when it changed, or once a day."""
     user = update.effective_user
     if user is not None:
-        await services_of(context).storage.users.touch(
+        await context.services.storage.users.touch(
             user.id, user.first_name, user.username, user.language_code
         )
 
@@ -49,9 +35,7 @@ async def reply(
     message = update.effective_message
     if message is None:
         return None
-    return await message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
-    )
+    return await message.reply_text(text, reply_markup=markup)
 
 
 async def show(
@@ -65,16 +49,12 @@ async def show(
         await reply(update, text, markup)
         return
     if query.message.photo:  # a photo's caption cannot become a text page: send a new one
-        await query.message.reply_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
-        )
+        await query.message.reply_text(text, reply_markup=markup)
         return
     if _unchanged(query.message, text, markup):  # a repeated tap: no edit that changes nothing
         return
     try:
-        await query.message.edit_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
-        )
+        await query.message.edit_text(text, reply_markup=markup)
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise

@@ -201,18 +201,14 @@ class Notifier:
         self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> Message | None:
         try:
-            return await self._bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+            return await self._bot.send_message(chat_id, text, reply_markup=markup)
         except (Forbidden, BadRequest) as error:
             log.info("message to chat %s not delivered: %s", chat_id, error)
             return None
 
     async def _edit(self, chat_id: int, message_id: int, text: str) -> bool:
         try:
-            await self._bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
-            )
+            await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return True

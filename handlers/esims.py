@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.esim_data import valid_iccid
 from bot.i18n import catalog, cldr, t
 from bot.pikasim import PikaSimError, Priority, Usage
 from handlers.callbacks import build, parse
-from handlers.common import answer, language_of, services_of, show
+from handlers.common import answer, show
+from handlers.context import BotApp, BotContext
 from handlers.delivery import esim_keyboard, install_links
 from handlers.pacing import pacing_of
 from handlers.units import days_text, volume_text
@@ -94,15 +95,15 @@ def reseller_error(language: str, error: PikaSimError) -> str:
     return t(language, "esims.error.other")
 
 
-def _plan_name(context: ContextTypes.DEFAULT_TYPE, esim: Esim, names: dict[int, str]) -> str:
+def _plan_name(context: BotContext, esim: Esim, names: dict[int, str]) -> str:
     if esim.order_id in names:
         return names[esim.order_id]
-    plan = services_of(context).catalog.index.by_code.get(esim.package_code)
+    plan = context.services.catalog.index.by_code.get(esim.package_code)
     return plan.name if plan is not None else esim.package_code
 
 
-async def _order_names(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> dict[int, str]:
-    orders = await services_of(context).storage.orders.for_user(user_id, limit=100)
+async def _order_names(context: BotContext, user_id: int) -> dict[int, str]:
+    orders = await context.services.storage.orders.for_user(user_id, limit=100)
     return {order.id: order.package_name for order in orders if order.kind is OrderKind.ESIM}
 
 
@@ -119,7 +120,7 @@ def _left_text(language: str, esim: Esim) -> str:
 
 
 async def owned_esim(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, *, answer_now: bool = True
+    update: Update, context: BotContext, *, answer_now: bool = True
 ) -> tuple[Esim, str] | None:
     """The tapped eSIM and the rest of the callback, only if this user owns it (the tap is
     then answered, unless ``answer_now`` is False); otherwise the tap is answered as stale and
@@ -129,9 +130,9 @@ async def owned_esim(
     user = update.effective_user
     esim = None
     if callback is not None and user is not None:
-        esim = await services_of(context).storage.esims.owned_by(callback.arg(0), user.id)
+        esim = await context.services.storage.esims.owned_by(callback.arg(0), user.id)
     if esim is None or callback is None:
-        await answer(query, t(language_of(update, context), "common.stale"), alert=True)
+        await answer(query, t(context.language, "common.stale"), alert=True)
         return None
     if answer_now:
         await answer(query)
@@ -141,11 +142,11 @@ async def owned_esim(
 # -- My eSIMs -----------------------------------------------------------------------------
 
 
-async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_mine(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    esims = (await services_of(context).storage.esims.for_user(user.id))[:_LISTED]
+    esims = (await context.services.storage.esims.for_user(user.id))[:_LISTED]
     due = _due(context, esims)
     pacing = pacing_of(context)
     if due and not pacing.busy(user.id, "mine"):  # otherwise: what we knew, at once
@@ -155,18 +156,16 @@ async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _show_list(update, context, esims)
 
 
-async def _refresh_then_list(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, due: list[Esim]
-) -> None:
+async def _refresh_then_list(update: Update, context: BotContext, due: list[Esim]) -> None:
     await _refresh_usage(context, due)
     user_id = update.effective_user.id if update.effective_user else 0
     await _show_list(
-        update, context, (await services_of(context).storage.esims.for_user(user_id))[:_LISTED]
+        update, context, (await context.services.storage.esims.for_user(user_id))[:_LISTED]
     )
 
 
-async def _show_list(update: Update, context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> None:
-    language = language_of(update, context)
+async def _show_list(update: Update, context: BotContext, esims: list[Esim]) -> None:
+    language = context.language
     user_id = update.effective_user.id if update.effective_user else 0
     if not esims:
         buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=build("m", "buy"))
@@ -198,7 +197,7 @@ async def _show_list(update: Update, context: ContextTypes.DEFAULT_TYPE, esims: 
     await show(update, "\n\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-def _due(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> list[Esim]:
+def _due(context: BotContext, esims: list[Esim]) -> list[Esim]:
     """The eSIMs of the list whose remaining data is worth asking the reseller about."""
     return [
         esim
@@ -210,9 +209,9 @@ def _due(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> list[Esim]:
     ][:_REFRESH_AT_MOST]
 
 
-async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, due: list[Esim]) -> None:
+async def _refresh_usage(context: BotContext, due: list[Esim]) -> None:
     """Fresh remaining data for these eSIMs (errors leave what we knew)."""
-    reseller = services_of(context).reseller
+    reseller = context.services.reseller
     answers = await asyncio.gather(
         *(reseller.usage(esim.iccid, priority=Priority.CUSTOMER) for esim in due),
         return_exceptions=True,
@@ -227,12 +226,12 @@ async def _refresh_usage(context: ContextTypes.DEFAULT_TYPE, due: list[Esim]) ->
             raise usage
 
 
-async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_card(update: Update, context: BotContext) -> None:
     owned = await owned_esim(update, context)
     if owned is None:
         return
     esim, _ = owned
-    language = language_of(update, context)
+    language = context.language
     user_id = update.effective_user.id if update.effective_user else 0
     name = _plan_name(context, esim, await _order_names(context, user_id))
     text = t(
@@ -300,11 +299,11 @@ def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
     )
 
 
-async def _remember_usage(context: ContextTypes.DEFAULT_TYPE, esim: Esim, usage: Usage) -> None:
+async def _remember_usage(context: BotContext, esim: Esim, usage: Usage) -> None:
     """Keep the last answer so My eSIMs can show remaining data without asking again."""
     total = to_bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
     used = to_bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb)
-    await services_of(context).storage.esims.update_usage(
+    await context.services.storage.esims.update_usage(
         esim.iccid,
         status=usage.status or esim.status,
         smdp_status=usage.smdp_status or esim.smdp_status,
@@ -314,7 +313,7 @@ async def _remember_usage(context: ContextTypes.DEFAULT_TYPE, esim: Esim, usage:
     )
 
 
-def _usage_cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, Usage]]:
+def _usage_cache(context: BotContext) -> dict[str, tuple[float, Usage]]:
     # Per application (not per module), so two bots in one process never share it.
     cache: dict[str, tuple[float, Usage]] = context.bot_data.setdefault("usage", {})
     if len(cache) > _CACHED_AT_MOST:
@@ -322,32 +321,32 @@ def _usage_cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, U
     return cache
 
 
-def _fresh_usage(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> tuple[float, Usage] | None:
+def _fresh_usage(context: BotContext, iccid: str) -> tuple[float, Usage] | None:
     cached = _usage_cache(context).get(iccid)
     if cached is None or time.monotonic() - cached[0] >= _USAGE_CACHE_SECONDS:
         return None
     return cached
 
 
-async def paced(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> bool:
+async def paced(update: Update, context: BotContext, kind: str) -> bool:
     """Answer a reseller-backed tap at once: "one moment" (False) if this user tapped one a
     moment ago or still waits for the last; otherwise start their cooldown (True)."""
     pacing = pacing_of(context)
     user_id = update.effective_user.id if update.effective_user else 0
     if pacing.busy(user_id, kind):
-        await answer(update.callback_query, t(language_of(update, context), "pacing.wait"))
+        await answer(update.callback_query, t(context.language, "pacing.wait"))
         return False
     pacing.tapped(user_id, kind)
     await answer(update.callback_query)
     return True
 
 
-def run_paced(update: Update, context: ContextTypes.DEFAULT_TYPE, work: Any) -> None:
+def run_paced(update: Update, context: BotContext, work: Any) -> None:
     user_id = update.effective_user.id if update.effective_user else 0
     pacing_of(context).run(context, update, user_id, work)
 
 
-async def on_usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_usage(update: Update, context: BotContext) -> None:
     owned = await owned_esim(update, context, answer_now=False)
     if owned is None or not await paced(update, context, "usage"):
         return
@@ -359,12 +358,12 @@ async def on_usage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         run_paced(update, context, _fetch_usage(update, context, esim))
 
 
-async def _fetch_usage(update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> None:
+async def _fetch_usage(update: Update, context: BotContext, esim: Esim) -> None:
     try:
-        usage = await services_of(context).reseller.usage(esim.iccid, priority=Priority.CUSTOMER)
+        usage = await context.services.reseller.usage(esim.iccid, priority=Priority.CUSTOMER)
     except PikaSimError as error:
         log.info("usage of %s not available: %s", esim.iccid, error)
-        language = language_of(update, context)
+        language = context.language
         await show(update, reseller_error(language, error), back_to_card(language, esim.iccid))
         return
     fetched_at = time.monotonic()
@@ -374,9 +373,9 @@ async def _fetch_usage(update: Update, context: ContextTypes.DEFAULT_TYPE, esim:
 
 
 async def _show_usage(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, fetched_at: float, usage: Usage
+    update: Update, context: BotContext, esim: Esim, fetched_at: float, usage: Usage
 ) -> None:
-    language = language_of(update, context)
+    language = context.language
     user_id = update.effective_user.id if update.effective_user else 0
     name = _plan_name(context, esim, await _order_names(context, user_id))
     age = int(time.monotonic() - fetched_at)
@@ -395,12 +394,12 @@ async def _show_usage(
 # -- install guide ------------------------------------------------------------------------
 
 
-async def on_guide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_guide(update: Update, context: BotContext) -> None:
     owned = await owned_esim(update, context)
     if owned is None:
         return
     esim, _ = owned
-    language = language_of(update, context)
+    language = context.language
     ios_link, android_link = install_links(esim.activation_code)
     text = t(
         language,
@@ -414,7 +413,7 @@ async def on_guide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await show(update, text, back_to_card(language, esim.iccid))
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     application.add_handler(CallbackQueryHandler(on_card, pattern=r"^e:"))
     application.add_handler(CallbackQueryHandler(on_usage, pattern=r"^u:"))
     application.add_handler(CallbackQueryHandler(on_guide, pattern=r"^i:"))

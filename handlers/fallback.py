@@ -7,22 +7,19 @@ modules register does not matter. Buttons whose data no longer parses are answer
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.i18n import t
 from handlers.callbacks import parse
-from handlers.common import answer, language_of, reply
+from handlers.common import answer, reply
+from handlers.context import BotApp, BotContext
 
 __all__ = ["FALLBACK_GROUP", "on_unknown_command", "register"]
 
@@ -45,12 +42,12 @@ _MEDIA = (
 )
 
 
-async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_unknown_command(update: Update, context: BotContext) -> None:
     """An unknown command (also used by the admin module for non-admins)."""
-    await reply(update, t(language_of(update, context), "fallback.unknown_command"))
+    await reply(update, t(context.language, "fallback.unknown_command"))
 
 
-def _unknown_command_for_us(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def _unknown_command_for_us(update: Update, context: BotContext) -> bool:
     """An unknown command meant for this bot: in a private chat, or addressed to us by name
     in a group (where "/help" alone may well be for another bot)."""
     message = update.effective_message
@@ -64,7 +61,7 @@ def _unknown_command_for_us(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return chat is not None and chat.type == ChatType.PRIVATE
 
 
-def _known_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> set[str]:
+def _known_commands(application: BotApp) -> set[str]:
     return {
         command
         for handlers in application.handlers.values()
@@ -74,25 +71,25 @@ def _known_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> s
     }
 
 
-async def _on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_command(update: Update, context: BotContext) -> None:
     if _unknown_command_for_us(update, context):
         await on_unknown_command(update, context)
 
 
-async def _on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, t(language_of(update, context), "fallback.media"))
+async def _on_media(update: Update, context: BotContext) -> None:
+    await reply(update, t(context.language, "fallback.media"))
 
 
 def _unparsable(data: object) -> bool:
     return not isinstance(data, str) or parse(data) is None
 
 
-async def _on_unparsable_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = t(language_of(update, context), "common.stale")
+async def _on_unparsable_button(update: Update, context: BotContext) -> None:
+    text = t(context.language, "common.stale")
     await answer(update.callback_query, text, alert=True)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     # Data that parses belongs to some module's handler; anything else is stale or forged.
     application.add_handler(CallbackQueryHandler(_on_unparsable_button, pattern=_unparsable))
     application.add_handler(

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.catalog import LOADING
 from bot.i18n import t
-from handlers.common import answer, language_of, reply, services_of
+from handlers.common import answer, reply
+from handlers.context import BotApp, BotContext
 
 __all__ = ["CATALOG_GROUP", "PRIVATE_GROUP", "private_link", "register"]
 
@@ -53,7 +53,7 @@ def _command_for_us(update: Update, bot_username: str) -> tuple[str, list[str]] 
     return command.lower(), args
 
 
-async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_only(update: Update, context: BotContext) -> None:
     """Outside private chats: one "open a private chat" button, and nothing else happens."""
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
@@ -62,7 +62,7 @@ async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is not None and message.successful_payment is not None:
         return  # money already paid (an invoice from before this check) is still handled
     username = context.bot.username or ""
-    language = language_of(update, context)
+    language = context.language
     if update.callback_query is not None:
         try:
             await update.callback_query.answer(url=private_link(username))
@@ -84,7 +84,7 @@ async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # -- hold customers until the catalog is loaded -------------------------------------------
 
 
-def _needs_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def _needs_catalog(update: Update, context: BotContext) -> bool:
     """Customers' messages and taps; never payments, and never admins (who may need
     /balance while the reseller is down)."""
     if update.callback_query is None and update.message is None:
@@ -92,11 +92,11 @@ def _needs_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if update.message is not None and update.message.successful_payment is not None:
         return False
     user = update.effective_user
-    return user is not None and not services_of(context).is_admin(user.id)
+    return user is not None and not context.services.is_admin(user.id)
 
 
-async def hold_until_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    catalog = services_of(context).catalog
+async def hold_until_catalog(update: Update, context: BotContext) -> None:
+    catalog = context.services.catalog
     if catalog.ready or not _needs_catalog(update, context):
         return
     held: dict[int, bool] = context.bot_data.setdefault("held_updates", {})
@@ -111,9 +111,7 @@ async def hold_until_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE)
     raise ApplicationHandlerStop
 
 
-async def _answer_when_loaded(
-    update: Update, application: Application[Any, Any, Any, Any, Any, Any], held: dict[int, bool]
-) -> None:
+async def _answer_when_loaded(update: Update, application: BotApp, held: dict[int, bool]) -> None:
     """Wait (in a task: no update slot is held) for the first sync, then handle the update
     again: the check above lets it through, or answers that the shop opens shortly."""
     try:
@@ -125,14 +123,14 @@ async def _answer_when_loaded(
     await application.process_update(update)
 
 
-async def _opening_soon(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = t(language_of(update, context), "guard.opening_soon")
+async def _opening_soon(update: Update, context: BotContext) -> None:
+    text = t(context.language, "guard.opening_soon")
     if update.callback_query is not None:
         await answer(update.callback_query, text, alert=True)
     else:
         await reply(update, text)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     application.add_handler(TypeHandler(Update, private_only), group=PRIVATE_GROUP)
     application.add_handler(TypeHandler(Update, hold_until_catalog), group=CATALOG_GROUP)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.countries import find_country
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers import browse, esims
 from handlers.callbacks import build, parse
-from handlers.common import answer, language_of, remember_user, reply, services_of, show
+from handlers.common import answer, remember_user, reply, show
+from handlers.context import BotApp, BotContext
 
 __all__ = [
     "COMMANDS",
@@ -66,13 +66,13 @@ def _welcome(update: Update, language: str) -> str:
     return t(language, "start.welcome", name=name)
 
 
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_start(update: Update, context: BotContext) -> None:
     """/start, and /start <country> from a deep link (t.me/bot?start=JP)."""
     await remember_user(update, context)
-    language = language_of(update, context)
-    rehearsal = services_of(context).settings.rehearsal  # must never pass for a shop
+    language = context.language
+    rehearsal = context.services.settings.rehearsal  # must never pass for a shop
     if context.args:
-        index = services_of(context).catalog.index
+        index = context.services.catalog.index
         match = find_country(" ".join(context.args), index.countries())
         if match.iso is not None:
             if rehearsal:
@@ -85,15 +85,15 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, main_menu(language))
 
 
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
+async def on_help(update: Update, context: BotContext) -> None:
+    language = context.language
     await show(update, t(language, "help.text"), _back_to_menu(language))
 
 
-async def on_paysupport(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_paysupport(update: Update, context: BotContext) -> None:
     """Refunds and how to reach support: Telegram requires this command of Stars sellers."""
-    language = language_of(update, context)
-    admins = sorted(services_of(context).settings.admin_ids)
+    language = context.language
+    admins = sorted(context.services.settings.admin_ids)
     # A tg://user link opens a chat with the first admin (who has used the bot, so it works).
     if admins:
         contact = t(language, "paysupport.contact_admin", url=f"tg://user?id={admins[0]}")
@@ -110,19 +110,19 @@ def _language_picker() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons])
 
 
-async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await show(update, t(language_of(update, context), "language.choose"), _language_picker())
+async def on_language(update: Update, context: BotContext) -> None:
+    await show(update, t(context.language, "language.choose"), _language_picker())
 
 
-async def on_language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_language_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     callback = parse(query.data if query else None)
     user = update.effective_user
     if callback is None or user is None:
-        await answer(query, t(language_of(update, context), "common.stale"), alert=True)
+        await answer(query, t(context.language, "common.stale"), alert=True)
         return
     language = callback.arg(0)
-    services = services_of(context)
+    services = context.services
     await remember_user(update, context)  # set_language updates an existing row
     await services.storage.users.set_language(user.id, language)
     services.languages[user.id] = language
@@ -131,10 +131,10 @@ async def on_language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE)
                main_menu(language))  # fmt: skip
 
 
-async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_menu(update: Update, context: BotContext) -> None:
     query = update.callback_query
     callback = parse(query.data if query else None)
-    language = language_of(update, context)
+    language = context.language
     if callback is None:
         await answer(query, t(language, "common.stale"), alert=True)
         return
@@ -167,7 +167,7 @@ async def set_commands(bot: Bot) -> None:
             log.warning("could not set the %s command menu: %s", language, error)
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     application.add_handler(CommandHandler("start", on_start))
     application.add_handler(CommandHandler("help", on_help))
     application.add_handler(CommandHandler("paysupport", on_paysupport))

@@ -16,7 +16,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import ContextTypes
+
+from handlers.context import BotContext
 
 __all__ = ["COOLDOWN_SECONDS", "Pacing", "pacing_of"]
 
@@ -48,7 +49,7 @@ class Pacing:
 
     def run(
         self,
-        context: ContextTypes.DEFAULT_TYPE,
+        context: BotContext,
         update: Update,
         user_id: int,
         work: Coroutine[Any, Any, Any],
@@ -59,7 +60,7 @@ class Pacing:
         task.add_done_callback(lambda _: self._running.pop(user_id, None))
 
 
-def pacing_of(context: ContextTypes.DEFAULT_TYPE) -> Pacing:
+def pacing_of(context: BotContext) -> Pacing:
     pacing = context.bot_data.get("pacing")
     if not isinstance(pacing, Pacing):
         pacing = context.bot_data["pacing"] = Pacing()

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.ext import ContextTypes
 
 from bot.catalog import CatalogIndex
 from bot.countries import country_name, flag
 from bot.i18n import t
 from handlers.callbacks import build, fits
-from handlers.common import services_of
+from handlers.context import BotContext
 from handlers.plan_text import plan_details, plan_label, region_name
 from handlers.units import shown_price
 from storage import Plan
@@ -39,11 +38,11 @@ def _button(text: str, prefix: str, *args: object) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=build(prefix, *args))
 
 
-def catalog_index(context: ContextTypes.DEFAULT_TYPE) -> CatalogIndex:
-    return services_of(context).catalog.index
+def catalog_index(context: BotContext) -> CatalogIndex:
+    return context.services.catalog.index
 
 
-def cached(context: ContextTypes.DEFAULT_TYPE, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+def cached(context: BotContext, key: tuple[Any, ...], make: Callable[[], T]) -> T:
     """``make()`` once per key and catalog index. The cache lives in bot_data (per bot, so
     its prices and settings apply) and is dropped whenever a sync installs a new index."""
     index = catalog_index(context)
@@ -58,7 +57,7 @@ def cached(context: ContextTypes.DEFAULT_TYPE, key: tuple[Any, ...], make: Calla
     return value
 
 
-def sellable_countries(context: ContextTypes.DEFAULT_TYPE) -> frozenset[str]:
+def sellable_countries(context: BotContext) -> frozenset[str]:
     return cached(context, ("sellable",), lambda: frozenset(catalog_index(context).countries()))
 
 
@@ -82,9 +81,7 @@ def _sorted(plans: Sequence[Plan], sort: str) -> list[Plan]:
     return sorted((plan for plan in plans if fits("p", plan.code)), key=keys[sort])
 
 
-def _render(
-    context: ContextTypes.DEFAULT_TYPE, language: str, listing: _Listing, page: int, sort: str
-) -> Page:
+def _render(context: BotContext, language: str, listing: _Listing, page: int, sort: str) -> Page:
     plans = _sorted(listing.plans, sort)
     pages = max(1, math.ceil(len(plans) / PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -150,7 +147,7 @@ def _start_keyboard(language: str, index: CatalogIndex) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def answer_page(context: ContextTypes.DEFAULT_TYPE, language: str, key: str) -> Page:
+def answer_page(context: BotContext, language: str, key: str) -> Page:
     """A sentence above the "where are you going?" keyboard (cached like any page)."""
     index = catalog_index(context)
     return cached(
@@ -158,13 +155,13 @@ def answer_page(context: ContextTypes.DEFAULT_TYPE, language: str, key: str) -> 
     )
 
 
-def buy_page(context: ContextTypes.DEFAULT_TYPE, language: str) -> Page:
+def buy_page(context: BotContext, language: str) -> Page:
     if not len(catalog_index(context)):
         return t(language, "browse.catalog_empty"), None
     return answer_page(context, language, "browse.choose")
 
 
-def regions_page(context: ContextTypes.DEFAULT_TYPE, language: str) -> Page:
+def regions_page(context: BotContext, language: str) -> Page:
     index = catalog_index(context)
     buttons = [
         _button(region_name(language, code, name), "r", code)
@@ -183,9 +180,7 @@ def _country_title(language: str, iso: str) -> str:
     return f"{flag(iso)} <b>{html.escape(country_name(iso, language))}</b>"
 
 
-def country_page(
-    context: ContextTypes.DEFAULT_TYPE, language: str, iso: str, page: int, sort: str
-) -> Page:
+def country_page(context: BotContext, language: str, iso: str, page: int, sort: str) -> Page:
     """A country's own plans; if it has none, the regional and global plans covering it."""
     index = catalog_index(context)
     own, covering = index.country_plans(iso), index.covering(iso)
@@ -205,9 +200,7 @@ def country_page(
     return _render(context, language, listing, page, sort)
 
 
-def covering_page(
-    context: ContextTypes.DEFAULT_TYPE, language: str, iso: str, page: int, sort: str
-) -> Page:
+def covering_page(context: BotContext, language: str, iso: str, page: int, sort: str) -> Page:
     index = catalog_index(context)
     name = _country_title(language, iso)
     covering = index.covering(iso)
@@ -226,9 +219,7 @@ def covering_page(
     return _render(context, language, listing, page, sort)
 
 
-def region_page(
-    context: ContextTypes.DEFAULT_TYPE, language: str, code: str, page: int, sort: str
-) -> Page:
+def region_page(context: BotContext, language: str, code: str, page: int, sort: str) -> Page:
     plans = catalog_index(context).region_plans(code)
     countries = {country for plan in plans for country in plan.countries}
     name = html.escape(region_name(language, code, plans[0].region if plans else None))
@@ -241,7 +232,7 @@ def region_page(
     return _render(context, language, listing, page, sort)
 
 
-def global_page(context: ContextTypes.DEFAULT_TYPE, language: str, page: int, sort: str) -> Page:
+def global_page(context: BotContext, language: str, page: int, sort: str) -> Page:
     plans = catalog_index(context).global_plans()
     countries = {country for plan in plans for country in plan.countries}
     listing = _Listing(
@@ -253,7 +244,7 @@ def global_page(context: ContextTypes.DEFAULT_TYPE, language: str, page: int, so
     return _render(context, language, listing, page, sort)
 
 
-def plan_page(context: ContextTypes.DEFAULT_TYPE, language: str, plan: Plan) -> Page:
+def plan_page(context: BotContext, language: str, plan: Plan) -> Page:
     price = shown_price(context, language, plan.price_cents)
     markup = InlineKeyboardMarkup(
         [

@@ -5,10 +5,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from telegram.ext import ContextTypes
-
 from bot.countries import country_name, flag
 from bot.i18n import catalog, t
+from handlers.context import BotContext
 from handlers.units import days_text, shown_price, volume_text
 from storage import Plan
 
@@ -29,9 +28,7 @@ def place_of(plan: Plan, language: str) -> str:
     return "🗺 " + region_name(language, plan.location, plan.region)
 
 
-def plan_label(
-    context: ContextTypes.DEFAULT_TYPE, language: str, plan: Plan, with_place: bool = False
-) -> str:
+def plan_label(context: BotContext, language: str, plan: Plan, with_place: bool = False) -> str:
     """ "1 GB · 7 days · ⭐ 420", optionally led by the plan's place."""
     values = {
         "volume": volume_text(language, plan.volume_bytes),
@@ -43,7 +40,7 @@ def plan_label(
     return t(language, "browse.plan_button", **values)
 
 
-def plan_details(context: ContextTypes.DEFAULT_TYPE, language: str, plan: Plan) -> str:
+def plan_details(context: BotContext, language: str, plan: Plan) -> str:
     details = plan.details or {}
     price = shown_price(context, language, plan.price_cents)
     lines = [

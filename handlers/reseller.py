@@ -3,16 +3,16 @@ error handler."""
 
 from __future__ import annotations
 
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application, TypeHandler
 
 from bot.events import ResellerEvent
-from handlers.common import services_of
+from handlers.context import BotContext
 
 __all__ = ["on_reseller_event", "register"]
 
 
-async def on_reseller_event(update: ResellerEvent, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await services_of(context).orders.handle_webhook(update.event_id)
+async def on_reseller_event(update: ResellerEvent, context: BotContext) -> None:
+    await context.services.orders.handle_webhook(update.event_id)
 
 
 def register(application: Application) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from telegram.ext import ContextTypes
-
 from bot.pikasim import TopupOption
+from handlers.context import BotContext
 
 __all__ = ["cached_topup_option", "known_options", "remember_options"]
 
@@ -16,7 +15,7 @@ _CACHE_SECONDS = 900  # the options shown are the ones sold, if bought soon enou
 _CACHED_AT_MOST = 1000  # eSIMs in the cache; it starts afresh beyond that
 
 
-def _cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, list[Any]]]:
+def _cache(context: BotContext) -> dict[str, tuple[float, list[Any]]]:
     # Per application (not per module), so two bots in one process never share it.
     cache: dict[str, tuple[float, list[Any]]] = context.bot_data.setdefault("topup_options", {})
     if len(cache) > _CACHED_AT_MOST:
@@ -24,13 +23,11 @@ def _cache(context: ContextTypes.DEFAULT_TYPE) -> dict[str, tuple[float, list[An
     return cache
 
 
-def remember_options(
-    context: ContextTypes.DEFAULT_TYPE, iccid: str, options: list[TopupOption]
-) -> None:
+def remember_options(context: BotContext, iccid: str, options: list[TopupOption]) -> None:
     _cache(context)[iccid] = (time.monotonic(), options)
 
 
-def known_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupOption] | None:
+def known_options(context: BotContext, iccid: str) -> list[TopupOption] | None:
     """The options offered for this eSIM lately, or None when nothing fresh is kept."""
     cached = _cache(context).get(iccid)
     if cached is None or time.monotonic() - cached[0] >= _CACHE_SECONDS:
@@ -39,7 +36,7 @@ def known_options(context: ContextTypes.DEFAULT_TYPE, iccid: str) -> list[TopupO
 
 
 def cached_topup_option(
-    context: ContextTypes.DEFAULT_TYPE, iccid: str, package_code: str
+    context: BotContext, iccid: str, package_code: str
 ) -> tuple[bool, TopupOption | None]:
     """What the customer was offered, from memory only: (whether the eSIM's options are
     cached and fresh, the option with that code among them)."""

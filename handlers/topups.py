@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError, Priority, TopupOption
 from handlers import checkout
 from handlers.callbacks import build, fits
-from handlers.common import answer, language_of, services_of, show
+from handlers.common import answer, show
+from handlers.context import BotApp, BotContext
 from handlers.esims import (
     FINAL,
     back_to_card,
@@ -42,38 +42,38 @@ def _option_volume(option: TopupOption) -> int:
 
 
 async def _topup_options(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim
+    update: Update, context: BotContext, esim: Esim
 ) -> list[TopupOption] | None:
     """Ask the reseller (in the customer's task); on failure say so and return None."""
     try:
-        options = await services_of(context).reseller.topup_options(
+        options = await context.services.reseller.topup_options(
             esim.iccid, priority=Priority.CUSTOMER
         )
     except PikaSimError as error:
         log.info("top-up options of %s not available: %s", esim.iccid, error)
-        language = language_of(update, context)
+        language = context.language
         await show(update, reseller_error(language, error), back_to_card(language, esim.iccid))
         return None
     remember_options(context, esim.iccid, options)
     return options
 
 
-def _cannot_top_up(context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> str | None:
+def _cannot_top_up(context: BotContext, esim: Esim) -> str | None:
     """Why this eSIM cannot take a top-up, from what we already know (no reseller call)."""
     if (esim.status or "").upper() in FINAL:
         return "esims.topup.final"
-    plan = services_of(context).catalog.index.by_code.get(esim.package_code)
+    plan = context.services.catalog.index.by_code.get(esim.package_code)
     if plan is not None and not plan.supports_topup:
         return "esims.topup.not_supported"
     return None
 
 
-async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_topup(update: Update, context: BotContext) -> None:
     owned = await owned_esim(update, context, answer_now=False)
     if owned is None:
         return
     esim, _ = owned
-    language = language_of(update, context)
+    language = context.language
     refusal = _cannot_top_up(context, esim)
     if refusal is not None:
         await answer(update.callback_query)
@@ -88,16 +88,16 @@ async def on_topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         run_paced(update, context, _fetch_options(update, context, esim))
 
 
-async def _fetch_options(update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim) -> None:
+async def _fetch_options(update: Update, context: BotContext, esim: Esim) -> None:
     options = await _topup_options(update, context, esim)
     if options is not None:
         await _show_options(update, context, esim, options)
 
 
 async def _show_options(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, options: list[TopupOption]
+    update: Update, context: BotContext, esim: Esim, options: list[TopupOption]
 ) -> None:
-    language = language_of(update, context)
+    language = context.language
     back = back_to_card(language, esim.iccid)
     rows = [
         [
@@ -122,12 +122,12 @@ async def _show_options(
     await show(update, text, InlineKeyboardMarkup([*rows, *back.inline_keyboard]))
 
 
-async def on_topup_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_topup_buy(update: Update, context: BotContext) -> None:
     owned = await owned_esim(update, context, answer_now=False)
     if owned is None:
         return
     esim, code = owned
-    language = language_of(update, context)
+    language = context.language
     if _cannot_top_up(context, esim) is not None:
         await answer(update.callback_query, t(language, "common.stale"), alert=True)
         return
@@ -144,22 +144,20 @@ async def on_topup_buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _offer_topup(update, context, esim, option)
 
 
-async def _fetch_then_offer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, code: str
-) -> None:
+async def _fetch_then_offer(update: Update, context: BotContext, esim: Esim, code: str) -> None:
     options = await _topup_options(update, context, esim)
     if options is None:
         return
     option = next((o for o in options if o.package_code == code), None)
     if option is None:
-        language = language_of(update, context)
+        language = context.language
         await show(update, t(language, "common.stale"), back_to_card(language, esim.iccid))
         return
     await _offer_topup(update, context, esim, option)
 
 
 async def _offer_topup(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, option: TopupOption
+    update: Update, context: BotContext, esim: Esim, option: TopupOption
 ) -> None:
     await checkout.offer(
         update,
@@ -174,6 +172,6 @@ async def _offer_topup(
     )
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: BotApp) -> None:
     application.add_handler(CallbackQueryHandler(on_topup, pattern=r"^t:"))
     application.add_handler(CallbackQueryHandler(on_topup_buy, pattern=r"^tb:"))

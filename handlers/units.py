@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from telegram.ext import ContextTypes
-
 from bot.i18n import catalog, cldr, t
 from handlers import checkout
-from handlers.common import services_of
+from handlers.context import BotContext
 from handlers.delivery import price_text
 
 GIB = 1024**3
@@ -35,8 +33,8 @@ def days_text(language: str, days: int) -> str:
     return plural(language, "units.days", days)
 
 
-def shown_price(context: ContextTypes.DEFAULT_TYPE, language: str, cost_cents: int) -> str:
+def shown_price(context: BotContext, language: str, cost_cents: int) -> str:
     """The customer's price; with PAYMENTS=off nothing is charged, so say so."""
-    if services_of(context).settings.payments != "stars":
+    if context.services.settings.payments != "stars":
         return price_text(language, 0)
     return price_text(language, checkout.plan_price(context, cost_cents))
