@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulators.telegram import FakeTelegram, FakeUser  # noqa: E402
-from handlers.callbacks import build  # noqa: E402
+from handlers.callbacks import BuyPlan  # noqa: E402
 from tests.rig import BotProcess, eventually, running_sandbox  # noqa: E402
 
 UPDATES = int(os.environ.get("BENCH_UPDATES", "400"))
@@ -124,7 +124,7 @@ async def payments(tg: FakeTelegram, sandbox: object) -> tuple[list[float], floa
     latencies: list[float] = []
     order_calls = 0
     for _ in range(ORDERS):
-        await buyer.tap_data(build("b", code), menu)
+        await buyer.tap_data(BuyPlan(code).pack(), menu)
         await buyer.wait_for_message(lambda m: "invoice" in m, timeout=10)
         photos = len(tg.calls_to("sendPhoto"))
         requests_before = len(state.requests)

@@ -7,7 +7,6 @@ import logging
 from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
-    CallbackQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
     TypeHandler,
@@ -27,6 +26,8 @@ from handlers import (
     reseller,
     topups,
 )
+from handlers.buttons import on_button
+from handlers.callbacks import CancelUnpaid, ConfirmOrder
 from handlers.common import answer, reply
 from handlers.context import BotApp, BotContext
 
@@ -65,8 +66,8 @@ def register_handlers(application: BotApp) -> None:
     application.add_handler(
         MessageHandler(filters.SUCCESSFUL_PAYMENT, checkout.on_successful_payment)
     )
-    application.add_handler(CallbackQueryHandler(checkout.on_confirm, pattern=r"^k:"))
-    application.add_handler(CallbackQueryHandler(checkout.on_cancel_unpaid, pattern=r"^x:"))
+    application.add_handler(on_button(ConfirmOrder, checkout.on_confirm))
+    application.add_handler(on_button(CancelUnpaid, checkout.on_cancel_unpaid))
     reseller.register(application)
     admin.register(application)
     menu.register(application)

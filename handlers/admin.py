@@ -23,8 +23,16 @@ from handlers import (
     admin_webhook,
 )
 from handlers.admin_common import ButtonHandler, Handler, admin_command, audit, is_admin_update
-from handlers.callbacks import parse
-from handlers.common import answer, reply, stale_text
+from handlers.callbacks import (
+    AdminCheckAgain,
+    AdminOrdersPage,
+    AdminRefund,
+    AdminTransactionsPage,
+    AdminWebhookTest,
+    CallbackData,
+    unpack,
+)
+from handlers.common import answer, reply, stale
 from handlers.context import BotApp, BotContext
 
 __all__ = ["COMMANDS", "on_admin", "on_button", "register", "set_commands"]
@@ -53,39 +61,37 @@ COMMANDS: dict[str, Handler] = {
     "webhook": admin_webhook.on_webhook,
 }
 
-# ``a:<action>:...`` -> handler
-BUTTONS: dict[str, ButtonHandler] = {
-    "rp": admin_refund.on_refund_button,
-    "rf": admin_refund.on_refund_button,
-    "ro": admin_refund.on_refund_button,
-    "rx": admin_refund.on_refund_button,
-    "ck": admin_orders.on_check_again,
-    "ol": admin_orders.on_orders_page,
-    "tx": admin_wallet.on_transactions_page,
-    "wt": admin_webhook.on_webhook_test,
+# every kind of admin button -> its handler (which receives the typed data)
+BUTTONS: dict[type[CallbackData], ButtonHandler] = {
+    AdminRefund: admin_refund.on_refund_button,
+    AdminCheckAgain: admin_orders.on_check_again,
+    AdminOrdersPage: admin_orders.on_orders_page,
+    AdminTransactionsPage: admin_wallet.on_transactions_page,
+    AdminWebhookTest: admin_webhook.on_webhook_test,
 }
 
 
 async def on_button(update: Update, context: BotContext) -> None:
     """Every admin button: ADMIN_IDS checked again before anything else happens."""
     query = update.callback_query
-    language = context.language
-    callback = parse(query.data if query else None)
-    handler = BUTTONS.get(callback.arg(0)) if callback is not None else None
-    if callback is None or handler is None or not is_admin_update(update, context):
+    data = unpack(query.data if query else None)
+    handler = BUTTONS.get(type(data)) if data is not None else None
+    if data is None or handler is None or not is_admin_update(update, context):
         user = update.effective_user
         log.info("admin button refused for %s: %r", user.id if user else None, query and query.data)
-        await answer(query, stale_text(language), alert=True)
+        await stale(update, context)
         return
     await answer(query)
-    await audit(
-        update,
-        context,
-        f"button.{callback.arg(0)}",
-        callback.arg(1) or None,
-        ":".join(callback.args),
-    )
-    await handler(update, context, callback)
+    target = getattr(data, "reference", None)
+    await audit(update, context, f"button.{_audit_name(data)}", target, data.pack())
+    await handler(update, context, data)
+
+
+def _audit_name(data: CallbackData) -> str:
+    """``refund.cancel``, ``orders``, … as the audit log names a button."""
+    if isinstance(data, AdminRefund):
+        return f"refund.{data.action}"
+    return type(data).__name__.removeprefix("Admin").lower()
 
 
 def register(application: BotApp) -> None:

@@ -14,7 +14,7 @@ from telegram.constants import ChatType
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError
-from handlers.callbacks import Callback, build
+from handlers.callbacks import CallbackData
 from handlers.context import BotContext
 from handlers.fallback import on_unknown_command
 
@@ -39,7 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
-ButtonHandler = Callable[[Update, BotContext, Callback], Coroutine[Any, Any, None]]
+ButtonHandler = Callable[[Update, BotContext, Any], Coroutine[Any, Any, None]]
 
 
 def is_admin_update(update: Update, context: BotContext) -> bool:
@@ -121,22 +121,20 @@ def reseller_problem(language: str, error: PikaSimError) -> str:
 
 
 def pager(
-    language: str, action: str, selector: str, page: int, has_next: bool
+    language: str, page_data: Callable[[int], CallbackData], page: int, has_next: bool
 ) -> list[InlineKeyboardButton]:
-    """◀ / ▶ buttons for a paged list (callback ``a:<action>:<selector>:<page>``)."""
-    row = []
+    """◀ / ▶ buttons for a paged list; ``page_data(n)`` is the button of page ``n``."""
+    row: list[InlineKeyboardButton] = []
     if page > 1:
         row.append(
             InlineKeyboardButton(
-                t(language, "admin.button.prev"),
-                callback_data=build("a", action, selector, page - 1),
+                t(language, "admin.button.prev"), callback_data=page_data(page - 1).pack()
             )
         )
     if has_next:
         row.append(
             InlineKeyboardButton(
-                t(language, "admin.button.next"),
-                callback_data=build("a", action, selector, page + 1),
+                t(language, "admin.button.next"), callback_data=page_data(page + 1).pack()
             )
         )
     return row

@@ -20,7 +20,7 @@ from handlers.admin_common import (
     when_dt,
 )
 from handlers.admin_refund import refundable
-from handlers.callbacks import Callback, build
+from handlers.callbacks import AdminCheckAgain, AdminOrdersPage, AdminRefund, CallbackData
 from handlers.common import reply, show
 from handlers.context import BotContext
 from storage import Order, OrderStatus, User
@@ -56,34 +56,31 @@ async def order_buttons(
     """needs_attention gets its three exits; any other refundable order a Refund button."""
     reference = order.reference
     if order.status is OrderStatus.NEEDS_ATTENTION:
-        rows = [("admin.order.button.check", "ck"), ("admin.order.button.refund_only", "ro")]
+        exits: list[tuple[str, CallbackData]] = [
+            ("admin.order.button.check", AdminCheckAgain(reference)),
+            ("admin.order.button.refund_only", AdminRefund("only", reference)),
+        ]
         if order.iccid and not order.is_topup:
-            rows.insert(1, ("admin.order.button.cancel_refund", "rp"))
-        return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(language, key), callback_data=build("a", action, reference)
-                    )
-                ]
-                for key, action in rows
-            ]
-        )
+            exits.insert(1, ("admin.order.button.cancel_refund", AdminRefund("preview", reference)))
+        rows = [
+            [InlineKeyboardButton(t(language, key), callback_data=d.pack())] for key, d in exits
+        ]
+        return InlineKeyboardMarkup(rows)
     if not await refundable(context, order):
         return None
     button = InlineKeyboardButton(
-        t(language, "admin.button.refund"), callback_data=build("a", "rp", reference)
+        t(language, "admin.button.refund"), callback_data=AdminRefund("preview", reference).pack()
     )
     return InlineKeyboardMarkup([[button]])
 
 
-async def on_check_again(update: Update, context: BotContext, callback: Callback) -> None:
+async def on_check_again(update: Update, context: BotContext, tapped: AdminCheckAgain) -> None:
     """``a:ck:<reference>``: read a needs_attention order from the reseller again."""
     language = context.language
     services = context.services
-    order = await services.storage.orders.by_reference(callback.arg(1))
+    order = await services.storage.orders.by_reference(tapped.reference)
     if order is None:
-        await show(update, t(language, "admin.not_found", key=html.escape(callback.arg(1))))
+        await show(update, t(language, "admin.not_found", key=html.escape(tapped.reference)))
         return
     outcome = await services.orders.check_again(order)
     text = t(
@@ -347,13 +344,10 @@ async def on_orders(update: Update, context: BotContext) -> None:
     await reply(update, text, markup)
 
 
-async def on_orders_page(update: Update, context: BotContext, callback: Callback) -> None:
-    """``a:ol:<status|all>:<page>``."""
+async def on_orders_page(update: Update, context: BotContext, tapped: AdminOrdersPage) -> None:
     language = context.language
-    selector = callback.arg(1, "all")
-    if selector != "all" and selector not in _STATUSES:
-        selector = "all"
-    page = max(1, int(callback.arg(2, "1")) if callback.arg(2, "1").isdigit() else 1)
+    selector = tapped.status if tapped.status in _STATUSES else "all"
+    page = max(1, tapped.page)
     text, markup = await _orders_page(context, language, selector, page)
     await show(update, text, markup)
 
@@ -369,5 +363,5 @@ async def _orders_page(
     has_next = len(orders) > ORDERS_PAGE
     lines = [t(language, "admin.orders.title", status=selector, page=page)]
     lines += [_order_line(order) for order in orders[:ORDERS_PAGE]] or [t(language, "admin.none")]
-    row = pager(language, "ol", selector, page, has_next)
+    row = pager(language, lambda number: AdminOrdersPage(selector, number), page, has_next)
     return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None

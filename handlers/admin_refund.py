@@ -15,7 +15,7 @@ from bot.orders import RefundOutcome, RefundPreview
 from bot.pikasim import PikaSimError
 from bot.pricing import usd
 from handlers.admin_common import admin_command, audit, find_order, reseller_problem, when
-from handlers.callbacks import Callback, build
+from handlers.callbacks import AdminRefund
 from handlers.common import reply, show
 from handlers.context import BotContext
 from storage import Order
@@ -34,19 +34,21 @@ async def refundable(context: BotContext, order: Order) -> bool:
 
 def _buttons(language: str, order: Order, *, cancel: bool) -> InlineKeyboardMarkup:
     action, label = (
-        ("rf", "admin.button.confirm_refund") if cancel else ("ro", "admin.button.refund_only")
+        ("cancel", "admin.button.confirm_refund")
+        if cancel
+        else ("only", "admin.button.refund_only")
     )
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    t(language, label), callback_data=build("a", action, order.reference)
+                    t(language, label), callback_data=AdminRefund(action, order.reference).pack()
                 )
             ],
             [
                 InlineKeyboardButton(
                     t(language, "admin.button.dismiss"),
-                    callback_data=build("a", "rx", order.reference),
+                    callback_data=AdminRefund("keep", order.reference).pack(),
                 )
             ],
         ]
@@ -161,27 +163,27 @@ def _live_text(language: str, live: object) -> str:
 # -- buttons ------------------------------------------------------------------------------
 
 
-async def on_refund_button(update: Update, context: BotContext, callback: Callback) -> None:
-    """``a:rp`` preview, ``a:rf`` cancel and refund, ``a:ro`` Stars only, ``a:rx`` keep."""
+async def on_refund_button(update: Update, context: BotContext, tapped: AdminRefund) -> None:
+    """Preview, cancel the eSIM and refund, refund the Stars only, or keep things as they are."""
     language = context.language
     services = context.services
-    order = await services.storage.orders.by_reference(callback.arg(1))
+    order = await services.storage.orders.by_reference(tapped.reference)
     if order is None:
-        await show(update, t(language, "admin.not_found", key=html.escape(callback.arg(1))))
+        await show(update, t(language, "admin.not_found", key=html.escape(tapped.reference)))
         return
-    action = callback.arg(0)
+    action = tapped.action
     reason = await context.services.storage.stats.last_audit_details(
         "refund.requested", order.reference
     )
-    if action == "rx":
+    if action == "keep":
         await show(update, t(language, "admin.refund.dismissed", reference=order.reference))
         return
-    if action == "rp":
+    if action == "preview":
         await _preview(update, context, order, language, reason, cancel=True)
         return
     admin_id = update.effective_user.id if update.effective_user else 0
     outcome = await services.orders.refund(
-        order, admin_id, cancel=action == "rf", reason=reason or "admin"
+        order, admin_id, cancel=action == "cancel", reason=reason or "admin"
     )
     await _audit_outcome(update, context, outcome)
     await show(update, *_outcome_view(language, outcome, services.wallet.cents))

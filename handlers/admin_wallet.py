@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.pikasim import PikaSimError, Priority, Transaction
 from bot.pricing import usd
 from handlers.admin_common import admin_command, audit, pager, reseller_problem, when_dt
-from handlers.callbacks import Callback
+from handlers.callbacks import AdminTransactionsPage
 from handlers.common import reply, show
 from handlers.context import BotContext
 
@@ -94,14 +94,12 @@ async def on_transactions(update: Update, context: BotContext) -> None:
     await reply(update, text, markup)
 
 
-async def on_transactions_page(update: Update, context: BotContext, callback: Callback) -> None:
-    """``a:tx:<type|all>:<page>``."""
+async def on_transactions_page(
+    update: Update, context: BotContext, tapped: AdminTransactionsPage
+) -> None:
     language = context.language
-    selector = callback.arg(1, "all")
-    if selector != "all" and selector not in TRANSACTION_TYPES:
-        selector = "all"
-    raw_page = callback.arg(2, "1")
-    page = max(1, int(raw_page)) if raw_page.isdigit() else 1
+    selector = tapped.type if tapped.type in TRANSACTION_TYPES else "all"
+    page = max(1, tapped.page)
     text, markup = await _transactions_page(context, language, selector, page)
     await show(update, text, markup)
 
@@ -125,7 +123,7 @@ async def _transactions_page(
         t(language, "admin.none")
     ]
     has_next = page < pages if pages else len(answer.transactions) == TRANSACTIONS_PAGE
-    row = pager(language, "tx", selector, page, has_next)
+    row = pager(language, lambda number: AdminTransactionsPage(selector, number), page, has_next)
     return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
 
 

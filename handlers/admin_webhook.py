@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import t
 from bot.pikasim import EVENT_WEBHOOK_TEST, PikaSimError, Priority, WebhookTestResult
 from handlers.admin_common import admin_command, audit, reseller_problem, when
-from handlers.callbacks import Callback, build
+from handlers.callbacks import AdminWebhookTest
 from handlers.common import reply, show
 from handlers.context import BotContext
 
@@ -28,7 +28,7 @@ async def on_webhook(update: Update, context: BotContext) -> None:
 
 def _test_button(language: str) -> InlineKeyboardMarkup:
     button = InlineKeyboardButton(
-        t(language, "admin.button.test_webhook"), callback_data=build("a", "wt")
+        t(language, "admin.button.test_webhook"), callback_data=AdminWebhookTest().pack()
     )
     return InlineKeyboardMarkup([[button]])
 
@@ -60,7 +60,7 @@ async def _status(context: BotContext, language: str) -> str:
     return "\n".join(lines)
 
 
-async def on_webhook_test(update: Update, context: BotContext, callback: Callback) -> None:
+async def on_webhook_test(update: Update, context: BotContext, _: AdminWebhookTest) -> None:
     """``a:wt``: ask the reseller to send its test webhook, then look for it on our side.
 
     A stored event passed the listener's signature check, so "arrived" means "verified".

@@ -12,14 +12,22 @@ import html
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
 from bot.catalog import CatalogIndex
 from bot.countries import country_name, find_country, normalize
 from bot.i18n import LANGUAGES, cldr, t
 from handlers import checkout
-from handlers.callbacks import Callback, parse
-from handlers.common import answer, reply, show
+from handlers.buttons import on_button
+from handlers.callbacks import (
+    BuyPlan,
+    CountryPlans,
+    CoveringPlans,
+    GlobalPlans,
+    PlanDetails,
+    RegionPlans,
+)
+from handlers.common import answer, reply, show, stale
 from handlers.context import BotApp, BotContext
 from handlers.plan_pages import (
     DEFAULT_SORT,
@@ -117,68 +125,53 @@ async def show_global(update: Update, context: BotContext, page: int = 0, sort: 
     await show(update, *cached(context, key, lambda: global_page(context, language, page, sort)))
 
 
-# -- plan details -------------------------------------------------------------------------
-
-
 # -- handlers -----------------------------------------------------------------------------
 
-
-async def _stale(update: Update, context: BotContext) -> None:
-    await answer(update.callback_query, t(context.language, "common.stale"), alert=True)
+Listing = CountryPlans | CoveringPlans | RegionPlans | GlobalPlans
 
 
-def _page_args(callback: Callback, first: int) -> tuple[int, str]:
-    return int(callback.arg(first, "0")), callback.arg(first + 1, DEFAULT_SORT)
-
-
-async def on_browse(update: Update, context: BotContext) -> None:
-    """c: a country, v: plans covering it, r: a region, g: global plans."""
-    query = update.callback_query
-    callback = parse(query.data if query else None)
-    index = catalog_index(context)
-    if callback is None or not _still_sold(index, callback):
-        await _stale(update, context)
+async def on_browse(update: Update, context: BotContext, listing: Listing) -> None:
+    """A country's plans, the plans covering it, a region's, or the global ones."""
+    if not _still_sold(catalog_index(context), listing):
+        await stale(update, context)
         return
-    await answer(query)
-    if callback.prefix == "g":
-        page, sort = _page_args(callback, 0)
-        await show_global(update, context, page, sort)
-        return
-    page, sort = _page_args(callback, 1)
-    shows = {"c": show_country, "v": show_covering, "r": show_region}
-    await shows[callback.prefix](update, context, callback.arg(0), page, sort)
+    await answer(update.callback_query)
+    if isinstance(listing, GlobalPlans):
+        await show_global(update, context, listing.page, listing.sort)
+    elif isinstance(listing, CountryPlans):
+        await show_country(update, context, listing.iso, listing.page, listing.sort)
+    elif isinstance(listing, CoveringPlans):
+        await show_covering(update, context, listing.iso, listing.page, listing.sort)
+    else:
+        await show_region(update, context, listing.region, listing.page, listing.sort)
 
 
-def _still_sold(index: CatalogIndex, callback: Callback) -> bool:
+def _still_sold(index: CatalogIndex, listing: Listing) -> bool:
     """Whether the place a browsing button names still has plans (catalogs change)."""
-    if callback.prefix in ("c", "v"):
-        return sellable(index, callback.arg(0))
-    if callback.prefix == "r":
-        return bool(index.region_plans(callback.arg(0)))
+    if isinstance(listing, CountryPlans | CoveringPlans):
+        return sellable(index, listing.iso)
+    if isinstance(listing, RegionPlans):
+        return bool(index.region_plans(listing.region))
     return bool(index.global_plans())
 
 
-async def on_plan(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    callback = parse(query.data if query else None)
-    plan = catalog_index(context).by_code.get(callback.arg(0)) if callback else None
+async def on_plan(update: Update, context: BotContext, details: PlanDetails) -> None:
+    plan = catalog_index(context).by_code.get(details.code)
     if plan is None:  # no longer sold since the button was drawn
-        await _stale(update, context)
+        await stale(update, context)
         return
-    await answer(query)
+    await answer(update.callback_query)
     language = context.language
     key = (language, "p", plan.code)
     await show(update, *cached(context, key, lambda: plan_page(context, language, plan)))
 
 
-async def on_buy(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    callback = parse(query.data if query else None)
-    plan = catalog_index(context).by_code.get(callback.arg(0)) if callback else None
+async def on_buy(update: Update, context: BotContext, buy: BuyPlan) -> None:
+    plan = catalog_index(context).by_code.get(buy.code)
     if plan is None:
-        await _stale(update, context)
+        await stale(update, context)
         return
-    await answer(query)
+    await answer(update.callback_query)
     await checkout.offer(
         update,
         context,
@@ -227,7 +220,8 @@ async def _show_region_named(update: Update, context: BotContext, text: str) -> 
     index = catalog_index(context)
     names = cached(context, ("region names",), lambda: _region_names(index))
     code = names.get(normalize(text))
-    if code is None or not _still_sold(index, Callback("g" if code == "GL" else "r", (code,))):
+    listing = GlobalPlans() if code == "GL" else RegionPlans(code or "")
+    if code is None or not _still_sold(index, listing):
         return False
     if code == "GL":
         await show_global(update, context)
@@ -251,9 +245,12 @@ def _region_names(index: CatalogIndex) -> dict[str, str]:
 
 
 def register(application: BotApp) -> None:
-    application.add_handler(CallbackQueryHandler(on_browse, pattern=r"^[cvrg]:"))
-    application.add_handler(CallbackQueryHandler(on_plan, pattern=r"^p:"))
-    application.add_handler(CallbackQueryHandler(on_buy, pattern=r"^b:"))
+    application.add_handler(on_button(CountryPlans, on_browse))
+    application.add_handler(on_button(CoveringPlans, on_browse))
+    application.add_handler(on_button(RegionPlans, on_browse))
+    application.add_handler(on_button(GlobalPlans, on_browse))
+    application.add_handler(on_button(PlanDetails, on_plan))
+    application.add_handler(on_button(BuyPlan, on_buy))
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,

@@ -11,8 +11,8 @@ from telegram.constants import ChatType
 
 from bot.i18n import t
 from bot.pricing import stars_price
-from handlers.callbacks import Callback, build, parse
-from handlers.common import answer, remember_user, reply, show
+from handlers.callbacks import CancelUnpaid, ConfirmOrder
+from handlers.common import answer, remember_user, reply, show, stale
 from handlers.context import BotContext
 from handlers.delivery import price_text
 from handlers.topup_cache import cached_topup_option
@@ -98,7 +98,6 @@ async def offer(
             payload=PAYLOAD_PREFIX + order.reference,
             currency="XTR",
             prices=[LabeledPrice(package_name[:32], order.price_stars)],
-            provider_token="",
         )
     else:
         markup = InlineKeyboardMarkup(
@@ -106,11 +105,11 @@ async def offer(
                 [
                     InlineKeyboardButton(
                         t(language, "checkout.button.confirm"),
-                        callback_data=build("k", order.reference),
+                        callback_data=ConfirmOrder(order.reference).pack(),
                     ),
                     InlineKeyboardButton(
                         t(language, "checkout.button.cancel"),
-                        callback_data=build("x", order.reference),
+                        callback_data=CancelUnpaid(order.reference).pack(),
                     ),
                 ]
             ]
@@ -228,11 +227,9 @@ async def _show_progress_and_start(update: Update, context: BotContext, order: O
         await services.orders.progress_message(order, sent.message_id)
 
 
-async def _own_unpaid_order(
-    update: Update, context: BotContext, callback: Callback
-) -> Order | None:
+async def _own_unpaid_order(update: Update, context: BotContext, reference: str) -> Order | None:
     user = update.effective_user
-    order = await context.services.storage.orders.by_reference(callback.arg(0))
+    order = await context.services.storage.orders.by_reference(reference)
     if order is None or user is None or order.user_id != user.id:
         return None
     if order.status is not OrderStatus.AWAITING_PAYMENT:
@@ -240,40 +237,38 @@ async def _own_unpaid_order(
     return order
 
 
-async def on_confirm(update: Update, context: BotContext) -> None:
+async def on_confirm(update: Update, context: BotContext, confirm: ConfirmOrder) -> None:
     """PAYMENTS=off: the customer confirmed; the operator's wallet pays."""
     query = update.callback_query
     language = context.language
-    callback = parse(query.data if query else None)
     services = context.services
     order = None
-    if callback is not None and services.settings.payments == "off":
-        order = await _own_unpaid_order(update, context, callback)
+    if services.settings.payments == "off":
+        order = await _own_unpaid_order(update, context, confirm.reference)
     if order is None:
-        await answer(query, t(language, "common.stale"), alert=True)
+        await stale(update, context)
         return
     try:
         order = await services.orders.mark_paid_without_stars(order)
     except IllegalTransition:  # a double tap: the first one won
-        await answer(query, t(language, "common.stale"), alert=True)
+        await stale(update, context)
         return
     await answer(query)
     await show(update, t(language, "checkout.confirmed", reference=order.reference))
     await _show_progress_and_start(update, context, order)
 
 
-async def on_cancel_unpaid(update: Update, context: BotContext) -> None:
+async def on_cancel_unpaid(update: Update, context: BotContext, cancel: CancelUnpaid) -> None:
     query = update.callback_query
     language = context.language
-    callback = parse(query.data if query else None)
-    order = await _own_unpaid_order(update, context, callback) if callback else None
+    order = await _own_unpaid_order(update, context, cancel.reference)
     if order is None:
-        await answer(query, t(language, "common.stale"), alert=True)
+        await stale(update, context)
         return
     try:
         await context.services.orders.cancel_unpaid(order)
     except IllegalTransition:  # confirmed or cancelled by a tap a moment earlier
-        await answer(query, t(language, "common.stale"), alert=True)
+        await stale(update, context)
         return
     await answer(query)
     await show(update, t(language, "checkout.cancelled"))

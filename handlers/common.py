@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from bot.i18n import t
 from handlers.context import BotContext
 
-__all__ = ["answer", "remember_user", "reply", "show"]
+__all__ = ["answer", "remember_user", "reply", "show", "stale"]
 
 log = logging.getLogger(__name__)
 
@@ -83,5 +83,6 @@ async def answer(query: CallbackQuery | None, text: str | None = None, alert: bo
         log.debug("callback query not answered: %s", error)
 
 
-def stale_text(language: str) -> str:
-    return t(language, "common.stale")
+async def stale(update: Update, context: BotContext) -> None:
+    """The one answer to a button that is old, forged or someone else's: "this has expired"."""
+    await answer(update.callback_query, t(context.language, "common.stale"), alert=True)

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.esim_data import valid_iccid
 from bot.i18n import t
 from bot.qr import QrError, qr_png
-from handlers.callbacks import build
+from handlers.callbacks import EsimUsage, InstallGuide, TopupOptions
 from storage import Esim, Order
 
 __all__ = [
@@ -58,15 +58,15 @@ def esim_keyboard(language: str, iccid: str) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    t(language, "delivery.button.usage"), callback_data=build("u", iccid)
+                    t(language, "delivery.button.usage"), callback_data=EsimUsage(iccid).pack()
                 ),
                 InlineKeyboardButton(
-                    t(language, "delivery.button.topup"), callback_data=build("t", iccid)
+                    t(language, "delivery.button.topup"), callback_data=TopupOptions(iccid).pack()
                 ),
             ],
             [
                 InlineKeyboardButton(
-                    t(language, "delivery.button.guide"), callback_data=build("i", iccid)
+                    t(language, "delivery.button.guide"), callback_data=InstallGuide(iccid).pack()
                 )
             ],
         ]

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler
 
 from bot.esim_data import valid_iccid
 from bot.i18n import catalog, cldr, t
 from bot.pikasim import PikaSimError, Priority, Usage
-from handlers.callbacks import build, parse
-from handlers.common import answer, show
+from handlers.buttons import on_button
+from handlers.callbacks import EsimCard, EsimUsage, InstallGuide, Menu
+from handlers.common import answer, show, stale
 from handlers.context import BotApp, BotContext
 from handlers.delivery import esim_keyboard, install_links
 from handlers.pacing import pacing_of
@@ -69,13 +69,19 @@ _REFRESH_AT_MOST = 5
 
 def _back_to_list(language: str) -> list[InlineKeyboardButton]:
     return [
-        InlineKeyboardButton(t(language, "esims.button.list"), callback_data=build("m", "mine"))
+        InlineKeyboardButton(t(language, "esims.button.list"), callback_data=Menu("mine").pack())
     ]
 
 
 def back_to_card(language: str, iccid: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t(language, "esims.button.card"), callback_data=build("e", iccid))]]
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "esims.button.card"), callback_data=EsimCard(iccid).pack()
+                )
+            ]
+        ]
     )
 
 
@@ -120,23 +126,18 @@ def _left_text(language: str, esim: Esim) -> str:
 
 
 async def owned_esim(
-    update: Update, context: BotContext, *, answer_now: bool = True
-) -> tuple[Esim, str] | None:
-    """The tapped eSIM and the rest of the callback, only if this user owns it (the tap is
-    then answered, unless ``answer_now`` is False); otherwise the tap is answered as stale and
-    None returned."""
-    query = update.callback_query
-    callback = parse(query.data if query else None)
+    update: Update, context: BotContext, iccid: str, *, answer_now: bool = True
+) -> Esim | None:
+    """The tapped eSIM, only if this user owns it (the tap is then answered, unless
+    ``answer_now`` is False); otherwise the tap gets the stale answer and None is returned."""
     user = update.effective_user
-    esim = None
-    if callback is not None and user is not None:
-        esim = await context.services.storage.esims.owned_by(callback.arg(0), user.id)
-    if esim is None or callback is None:
-        await answer(query, t(context.language, "common.stale"), alert=True)
+    esim = await context.services.storage.esims.owned_by(iccid, user.id) if user else None
+    if esim is None:
+        await stale(update, context)
         return None
     if answer_now:
-        await answer(query)
-    return esim, callback.arg(1)
+        await answer(update.callback_query)
+    return esim
 
 
 # -- My eSIMs -----------------------------------------------------------------------------
@@ -168,7 +169,7 @@ async def _show_list(update: Update, context: BotContext, esims: list[Esim]) -> 
     language = context.language
     user_id = update.effective_user.id if update.effective_user else 0
     if not esims:
-        buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=build("m", "buy"))
+        buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=Menu("buy").pack())
         await show(update, t(language, "esims.none"), InlineKeyboardMarkup([[buy]]))
         return
     names = await _order_names(context, user_id)
@@ -190,9 +191,9 @@ async def _show_list(update: Update, context: BotContext, esims: list[Esim]) -> 
             continue
         label = t(language, "esims.button.open", plan=_plan_name(context, esim, names),
                   tail=esim.iccid[-4:])  # fmt: skip
-        rows.append([InlineKeyboardButton(label, callback_data=build("e", esim.iccid))])
+        rows.append([InlineKeyboardButton(label, callback_data=EsimCard(esim.iccid).pack())])
     rows.append(
-        [InlineKeyboardButton(t(language, "browse.button.menu"), callback_data=build("m", "home"))]
+        [InlineKeyboardButton(t(language, "browse.button.menu"), callback_data=Menu("home").pack())]
     )
     await show(update, "\n\n".join(lines), InlineKeyboardMarkup(rows))
 
@@ -226,11 +227,10 @@ async def _refresh_usage(context: BotContext, due: list[Esim]) -> None:
             raise usage
 
 
-async def on_card(update: Update, context: BotContext) -> None:
-    owned = await owned_esim(update, context)
-    if owned is None:
+async def on_card(update: Update, context: BotContext, card: EsimCard) -> None:
+    esim = await owned_esim(update, context, card.iccid)
+    if esim is None:
         return
-    esim, _ = owned
     language = context.language
     user_id = update.effective_user.id if update.effective_user else 0
     name = _plan_name(context, esim, await _order_names(context, user_id))
@@ -346,11 +346,10 @@ def run_paced(update: Update, context: BotContext, work: Any) -> None:
     pacing_of(context).run(context, update, user_id, work)
 
 
-async def on_usage(update: Update, context: BotContext) -> None:
-    owned = await owned_esim(update, context, answer_now=False)
-    if owned is None or not await paced(update, context, "usage"):
+async def on_usage(update: Update, context: BotContext, usage: EsimUsage) -> None:
+    esim = await owned_esim(update, context, usage.iccid, answer_now=False)
+    if esim is None or not await paced(update, context, "usage"):
         return
-    esim, _ = owned
     cached = _fresh_usage(context, esim.iccid)
     if cached is not None:
         await _show_usage(update, context, esim, *cached)
@@ -385,7 +384,7 @@ async def _show_usage(
         else t(language, "esims.usage.updated_now")
     )
     refresh = InlineKeyboardButton(t(language, "esims.button.refresh"),
-                                   callback_data=build("u", esim.iccid))  # fmt: skip
+                                   callback_data=EsimUsage(esim.iccid).pack())  # fmt: skip
     back = back_to_card(language, esim.iccid)
     markup = InlineKeyboardMarkup([[refresh], *back.inline_keyboard])
     await show(update, f"{usage_text(language, name, esim, usage)}\n{updated}", markup)
@@ -394,11 +393,10 @@ async def _show_usage(
 # -- install guide ------------------------------------------------------------------------
 
 
-async def on_guide(update: Update, context: BotContext) -> None:
-    owned = await owned_esim(update, context)
-    if owned is None:
+async def on_guide(update: Update, context: BotContext, guide: InstallGuide) -> None:
+    esim = await owned_esim(update, context, guide.iccid)
+    if esim is None:
         return
-    esim, _ = owned
     language = context.language
     ios_link, android_link = install_links(esim.activation_code)
     text = t(
@@ -414,6 +412,6 @@ async def on_guide(update: Update, context: BotContext) -> None:
 
 
 def register(application: BotApp) -> None:
-    application.add_handler(CallbackQueryHandler(on_card, pattern=r"^e:"))
-    application.add_handler(CallbackQueryHandler(on_usage, pattern=r"^u:"))
-    application.add_handler(CallbackQueryHandler(on_guide, pattern=r"^i:"))
+    application.add_handler(on_button(EsimCard, on_card))
+    application.add_handler(on_button(EsimUsage, on_usage))
+    application.add_handler(on_button(InstallGuide, on_guide))

@@ -17,8 +17,8 @@ from telegram.ext import (
 )
 
 from bot.i18n import t
-from handlers.callbacks import parse
-from handlers.common import answer, reply
+from handlers.callbacks import unpack
+from handlers.common import reply, stale
 from handlers.context import BotApp, BotContext
 
 __all__ = ["FALLBACK_GROUP", "on_unknown_command", "register"]
@@ -81,17 +81,12 @@ async def _on_media(update: Update, context: BotContext) -> None:
 
 
 def _unparsable(data: object) -> bool:
-    return not isinstance(data, str) or parse(data) is None
-
-
-async def _on_unparsable_button(update: Update, context: BotContext) -> None:
-    text = t(context.language, "common.stale")
-    await answer(update.callback_query, text, alert=True)
+    return not isinstance(data, str) or unpack(data) is None
 
 
 def register(application: BotApp) -> None:
     # Data that parses belongs to some module's handler; anything else is stale or forged.
-    application.add_handler(CallbackQueryHandler(_on_unparsable_button, pattern=_unparsable))
+    application.add_handler(CallbackQueryHandler(stale, pattern=_unparsable))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, _on_command),
         group=FALLBACK_GROUP,

@@ -7,13 +7,14 @@ import logging
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.countries import find_country
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers import browse, esims
-from handlers.callbacks import build, parse
-from handlers.common import answer, remember_user, reply, show
+from handlers.buttons import on_button
+from handlers.callbacks import ChooseLanguage, Menu
+from handlers.common import answer, remember_user, reply, show, stale
 from handlers.context import BotApp, BotContext
 
 __all__ = [
@@ -37,12 +38,12 @@ COMMANDS = ("start", "help", "language", "paysupport")
 def main_menu(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(t(language, "menu.buy"), callback_data=build("m", "buy"))],
-            [InlineKeyboardButton(t(language, "menu.mine"), callback_data=build("m", "mine"))],
+            [InlineKeyboardButton(t(language, "menu.buy"), callback_data=Menu("buy").pack())],
+            [InlineKeyboardButton(t(language, "menu.mine"), callback_data=Menu("mine").pack())],
             [
-                InlineKeyboardButton(t(language, "menu.help"), callback_data=build("m", "help")),
+                InlineKeyboardButton(t(language, "menu.help"), callback_data=Menu("help").pack()),
                 InlineKeyboardButton(
-                    t(language, "menu.language"), callback_data=build("m", "lang")
+                    t(language, "menu.language"), callback_data=Menu("lang").pack()
                 ),
             ],
         ]
@@ -54,7 +55,7 @@ def _back_to_menu(language: str) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    t(language, "browse.button.menu"), callback_data=build("m", "home")
+                    t(language, "browse.button.menu"), callback_data=Menu("home").pack()
                 )
             ]
         ]
@@ -104,7 +105,7 @@ async def on_paysupport(update: Update, context: BotContext) -> None:
 
 def _language_picker() -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(name, callback_data=build("l", code))
+        InlineKeyboardButton(name, callback_data=ChooseLanguage(code).pack())
         for code, name in LANGUAGES.items()
     ]
     return InlineKeyboardMarkup([buttons])
@@ -114,14 +115,13 @@ async def on_language(update: Update, context: BotContext) -> None:
     await show(update, t(context.language, "language.choose"), _language_picker())
 
 
-async def on_language_chosen(update: Update, context: BotContext) -> None:
+async def on_language_chosen(update: Update, context: BotContext, chosen: ChooseLanguage) -> None:
     query = update.callback_query
-    callback = parse(query.data if query else None)
     user = update.effective_user
-    if callback is None or user is None:
-        await answer(query, t(context.language, "common.stale"), alert=True)
+    if user is None:
+        await stale(update, context)
         return
-    language = callback.arg(0)
+    language = chosen.language
     services = context.services
     await remember_user(update, context)  # set_language updates an existing row
     await services.storage.users.set_language(user.id, language)
@@ -131,15 +131,10 @@ async def on_language_chosen(update: Update, context: BotContext) -> None:
                main_menu(language))  # fmt: skip
 
 
-async def on_menu(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    callback = parse(query.data if query else None)
+async def on_menu(update: Update, context: BotContext, menu: Menu) -> None:
     language = context.language
-    if callback is None:
-        await answer(query, t(language, "common.stale"), alert=True)
-        return
-    await answer(query)
-    action = callback.arg(0)
+    await answer(update.callback_query)
+    action = menu.target
     if action == "home":
         await show(update, _welcome(update, language), main_menu(language))
     elif action == "buy":
@@ -172,5 +167,5 @@ def register(application: BotApp) -> None:
     application.add_handler(CommandHandler("help", on_help))
     application.add_handler(CommandHandler("paysupport", on_paysupport))
     application.add_handler(CommandHandler("language", on_language))
-    application.add_handler(CallbackQueryHandler(on_menu, pattern=r"^m:"))
-    application.add_handler(CallbackQueryHandler(on_language_chosen, pattern=r"^l:"))
+    application.add_handler(on_button(Menu, on_menu))
+    application.add_handler(on_button(ChooseLanguage, on_language_chosen))

@@ -17,7 +17,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.catalog import CatalogIndex
 from bot.countries import country_name, flag
 from bot.i18n import t
-from handlers.callbacks import build, fits
+from handlers.callbacks import (
+    BuyPlan,
+    CallbackData,
+    CountryPlans,
+    CoveringPlans,
+    GlobalPlans,
+    Menu,
+    PlanDetails,
+    RegionPlans,
+)
 from handlers.context import BotContext
 from handlers.plan_text import plan_details, plan_label, region_name
 from handlers.units import shown_price
@@ -34,8 +43,8 @@ POPULAR = ("US", "GB", "FR", "ES", "IT", "DE", "TR", "AE", "TH", "JP", "MX", "GR
 _CACHE_LIMIT = 5000  # rendered pages kept per catalog (a few KB each)
 
 
-def _button(text: str, prefix: str, *args: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=build(prefix, *args))
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.pack())
 
 
 def catalog_index(context: BotContext) -> CatalogIndex:
@@ -78,7 +87,7 @@ def _sorted(plans: Sequence[Plan], sort: str) -> list[Plan]:
         "d": lambda plan: (plan.duration_days, plan.volume_bytes, plan.price_cents),
     }
     # Plans whose code cannot travel in a button (too long, odd characters) are not offered.
-    return sorted((plan for plan in plans if fits("p", plan.code)), key=keys[sort])
+    return sorted((plan for plan in plans if PlanDetails(plan.code).fits()), key=keys[sort])
 
 
 def _render(context: BotContext, language: str, listing: _Listing, page: int, sort: str) -> Page:
@@ -87,7 +96,7 @@ def _render(context: BotContext, language: str, listing: _Listing, page: int, so
     page = min(max(page, 0), pages - 1)
     chunk = plans[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
     rows: list[list[InlineKeyboardButton]] = [
-        [_button(plan_label(context, language, plan, listing.with_place), "p", plan.code)]
+        [_button(plan_label(context, language, plan, listing.with_place), PlanDetails(plan.code))]
         for plan in chunk
     ]
     rows.append([_sort_button(language, listing, key, sort) for key in SORTS])
@@ -120,7 +129,7 @@ def _sort_button(language: str, listing: _Listing, key: str, current: str) -> In
 
 
 def country_button(language: str, iso: str) -> InlineKeyboardButton:
-    return _button(f"{flag(iso)} {country_name(iso, language)}", "c", iso)
+    return _button(f"{flag(iso)} {country_name(iso, language)}", CountryPlans(iso))
 
 
 def sellable(index: CatalogIndex, iso: str) -> bool:
@@ -130,9 +139,9 @@ def sellable(index: CatalogIndex, iso: str) -> bool:
 def _multi_row(language: str, index: CatalogIndex) -> list[InlineKeyboardButton]:
     row = []
     if index.regions():
-        row.append(_button(t(language, "browse.button.regions"), "m", "regions"))
+        row.append(_button(t(language, "browse.button.regions"), Menu("regions")))
     if index.global_plans():
-        row.append(_button(t(language, "browse.button.global"), "g", 0, DEFAULT_SORT))
+        row.append(_button(t(language, "browse.button.global"), GlobalPlans(0, DEFAULT_SORT)))
     return row
 
 
@@ -143,7 +152,7 @@ def _start_keyboard(language: str, index: CatalogIndex) -> InlineKeyboardMarkup:
     multi = _multi_row(language, index)
     if multi:
         rows.append(multi)
-    rows.append([_button(t(language, "browse.button.menu"), "m", "home")])
+    rows.append([_button(t(language, "browse.button.menu"), Menu("home"))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -164,14 +173,14 @@ def buy_page(context: BotContext, language: str) -> Page:
 def regions_page(context: BotContext, language: str) -> Page:
     index = catalog_index(context)
     buttons = [
-        _button(region_name(language, code, name), "r", code)
+        _button(region_name(language, code, name), RegionPlans(code))
         for code, name in index.regions().items()
-        if fits("r", code)
+        if RegionPlans(code).fits()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if index.global_plans():
-        rows.append([_button(t(language, "browse.button.global"), "g", 0, DEFAULT_SORT)])
-    rows.append([_button(t(language, "browse.button.countries"), "m", "buy")])
+        rows.append([_button(t(language, "browse.button.global"), GlobalPlans(0, DEFAULT_SORT))])
+    rows.append([_button(t(language, "browse.button.countries"), Menu("buy"))])
     key = "browse.regions.title" if buttons else "browse.regions.none"
     return t(language, key), InlineKeyboardMarkup(rows)
 
@@ -189,12 +198,12 @@ def country_page(context: BotContext, language: str, iso: str, page: int, sort: 
     extra: tuple[tuple[InlineKeyboardButton, ...], ...] = ()
     if covering:
         label = t(language, "browse.button.covering", count=len(covering))
-        extra = ((_button(label, "v", iso, 0, DEFAULT_SORT),),)
+        extra = ((_button(label, CoveringPlans(iso, 0, DEFAULT_SORT)),),)
     listing = _Listing(
         title=t(language, "browse.country.title", name=_country_title(language, iso)),
         plans=own,
-        page_data=lambda p, s: build("c", iso, p, s),
-        back=_button(t(language, "browse.button.countries"), "m", "buy"),
+        page_data=lambda p, s: CountryPlans(iso, p, s).pack(),
+        back=_button(t(language, "browse.button.countries"), Menu("buy")),
         extra_rows=extra,
     )
     return _render(context, language, listing, page, sort)
@@ -204,7 +213,7 @@ def covering_page(context: BotContext, language: str, iso: str, page: int, sort:
     index = catalog_index(context)
     name = _country_title(language, iso)
     covering = index.covering(iso)
-    countries_button = _button(t(language, "browse.button.countries"), "m", "buy")
+    countries_button = _button(t(language, "browse.button.countries"), Menu("buy"))
     if not covering:
         rows = [row for row in (_multi_row(language, index), [countries_button]) if row]
         return t(language, "browse.country.none", name=name), InlineKeyboardMarkup(rows)
@@ -212,8 +221,10 @@ def covering_page(context: BotContext, language: str, iso: str, page: int, sort:
     listing = _Listing(
         title=t(language, "browse.covering.title" if own else "browse.covering.only", name=name),
         plans=covering,
-        page_data=lambda p, s: build("v", iso, p, s),
-        back=_button(t(language, "browse.button.back"), "c", iso) if own else countries_button,
+        page_data=lambda p, s: CoveringPlans(iso, p, s).pack(),
+        back=_button(t(language, "browse.button.back"), CountryPlans(iso))
+        if own
+        else countries_button,
         with_place=True,
     )
     return _render(context, language, listing, page, sort)
@@ -226,8 +237,8 @@ def region_page(context: BotContext, language: str, code: str, page: int, sort: 
     listing = _Listing(
         title=t(language, "browse.region.title", name=name, count=len(countries)),
         plans=plans,
-        page_data=lambda p, s: build("r", code, p, s),
-        back=_button(t(language, "browse.button.back"), "m", "regions"),
+        page_data=lambda p, s: RegionPlans(code, p, s).pack(),
+        back=_button(t(language, "browse.button.back"), Menu("regions")),
     )
     return _render(context, language, listing, page, sort)
 
@@ -238,8 +249,8 @@ def global_page(context: BotContext, language: str, page: int, sort: str) -> Pag
     listing = _Listing(
         title=t(language, "browse.global.title", count=len(countries)),
         plans=plans,
-        page_data=lambda p, s: build("g", p, s),
-        back=_button(t(language, "browse.button.countries"), "m", "buy"),
+        page_data=lambda p, s: GlobalPlans(p, s).pack(),
+        back=_button(t(language, "browse.button.countries"), Menu("buy")),
     )
     return _render(context, language, listing, page, sort)
 
@@ -248,7 +259,7 @@ def plan_page(context: BotContext, language: str, plan: Plan) -> Page:
     price = shown_price(context, language, plan.price_cents)
     markup = InlineKeyboardMarkup(
         [
-            [_button(t(language, "browse.button.buy", price=price), "b", plan.code)],
+            [_button(t(language, "browse.button.buy", price=price), BuyPlan(plan.code))],
             [_back_for(language, plan)],
         ]
     )
@@ -258,9 +269,9 @@ def plan_page(context: BotContext, language: str, plan: Plan) -> Page:
 def _back_for(language: str, plan: Plan) -> InlineKeyboardButton:
     label = t(language, "browse.button.back")
     if plan.scope == "country" and plan.countries:
-        return _button(label, "c", plan.countries[0])
-    if plan.scope == "region" and fits("r", plan.location):
-        return _button(label, "r", plan.location)
+        return _button(label, CountryPlans(plan.countries[0]))
+    if plan.scope == "region" and RegionPlans(plan.location).fits():
+        return _button(label, RegionPlans(plan.location))
     if plan.scope == "global":
-        return _button(label, "g", 0, DEFAULT_SORT)
-    return _button(label, "m", "buy")
+        return _button(label, GlobalPlans(0, DEFAULT_SORT))
+    return _button(label, Menu("buy"))

@@ -11,13 +11,13 @@ import html
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError, Priority, TopupOption
 from handlers import checkout
-from handlers.callbacks import build, fits
-from handlers.common import answer, show
+from handlers.buttons import on_button
+from handlers.callbacks import BuyTopup, TopupOptions
+from handlers.common import answer, show, stale
 from handlers.context import BotApp, BotContext
 from handlers.esims import (
     FINAL,
@@ -68,11 +68,10 @@ def _cannot_top_up(context: BotContext, esim: Esim) -> str | None:
     return None
 
 
-async def on_topup(update: Update, context: BotContext) -> None:
-    owned = await owned_esim(update, context, answer_now=False)
-    if owned is None:
+async def on_topup(update: Update, context: BotContext, tapped: TopupOptions) -> None:
+    esim = await owned_esim(update, context, tapped.iccid, answer_now=False)
+    if esim is None:
         return
-    esim, _ = owned
     language = context.language
     refusal = _cannot_top_up(context, esim)
     if refusal is not None:
@@ -109,11 +108,11 @@ async def _show_options(
                     days=days_text(language, option.duration_days or 0),
                     price=shown_price(context, language, option.price_cents),
                 ),
-                callback_data=build("tb", esim.iccid, option.package_code),
+                callback_data=BuyTopup(esim.iccid, option.package_code).pack(),
             )
         ]
         for option in options
-        if fits("tb", esim.iccid, option.package_code)
+        if BuyTopup(esim.iccid, option.package_code).fits()
     ]
     if not rows:
         await show(update, t(language, "esims.topup.none"), back)
@@ -122,14 +121,13 @@ async def _show_options(
     await show(update, text, InlineKeyboardMarkup([*rows, *back.inline_keyboard]))
 
 
-async def on_topup_buy(update: Update, context: BotContext) -> None:
-    owned = await owned_esim(update, context, answer_now=False)
-    if owned is None:
+async def on_topup_buy(update: Update, context: BotContext, buy: BuyTopup) -> None:
+    esim = await owned_esim(update, context, buy.iccid, answer_now=False)
+    if esim is None:
         return
-    esim, code = owned
-    language = context.language
+    code = buy.code
     if _cannot_top_up(context, esim) is not None:
-        await answer(update.callback_query, t(language, "common.stale"), alert=True)
+        await stale(update, context)
         return
     options = known_options(context, esim.iccid)
     if options is None:  # not asked lately: ask in the customer's task
@@ -138,7 +136,7 @@ async def on_topup_buy(update: Update, context: BotContext) -> None:
         return
     option = next((o for o in options if o.package_code == code), None)
     if option is None:  # no longer offered for this eSIM
-        await answer(update.callback_query, t(language, "common.stale"), alert=True)
+        await stale(update, context)
         return
     await answer(update.callback_query)
     await _offer_topup(update, context, esim, option)
@@ -173,5 +171,5 @@ async def _offer_topup(
 
 
 def register(application: BotApp) -> None:
-    application.add_handler(CallbackQueryHandler(on_topup, pattern=r"^t:"))
-    application.add_handler(CallbackQueryHandler(on_topup_buy, pattern=r"^tb:"))
+    application.add_handler(on_button(TopupOptions, on_topup))
+    application.add_handler(on_button(BuyTopup, on_topup_buy))

@@ -8,7 +8,13 @@ from bot.i18n import t
 from emulators.telegram import FakeTelegram
 from emulators.telegram._state import ChatState
 from handlers.admin import COMMANDS
-from handlers.callbacks import build
+from handlers.callbacks import (
+    AdminCheckAgain,
+    AdminOrdersPage,
+    AdminRefund,
+    AdminTransactionsPage,
+    AdminWebhookTest,
+)
 from storage import OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox, eventually
 from tests.test_admin_support import (
@@ -71,14 +77,14 @@ async def test_non_admins_pressing_admin_buttons_get_the_stale_answer(
     order = await delivered(bot, alice)
     before = await quiet(sandbox)
     forged = [
-        build("a", "rf", order.reference),
-        build("a", "ro", order.reference),
-        build("a", "rp", order.reference),
-        build("a", "rx", order.reference),
-        build("a", "ck", order.reference),
-        build("a", "wt"),
-        build("a", "tx", "all", 2),
-        build("a", "ol", "all", 2),
+        AdminRefund("cancel", order.reference).pack(),
+        AdminRefund("only", order.reference).pack(),
+        AdminRefund("preview", order.reference).pack(),
+        AdminRefund("keep", order.reference).pack(),
+        AdminCheckAgain(order.reference).pack(),
+        AdminWebhookTest().pack(),
+        AdminTransactionsPage("all", 2).pack(),
+        AdminOrdersPage("all", 2).pack(),
     ]
     for data in forged:
         answered = await alice.tap_data(data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emulators.telegram import FakeTelegram
-from handlers.callbacks import build
+from handlers.callbacks import AdminRefund, TopupOptions
 from storage import OrderKind, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox, eventually
 from tests.test_admin_support import (
@@ -50,7 +50,9 @@ async def test_an_unused_esim_is_cancelled_and_the_stars_refunded(
     assert refund.reseller_refund_cents == order.cost_cents
     assert refund.amount_stars == order.price_stars
     actions = await audit_actions(bot)
-    assert {"refund.requested", "refund.cancelled", "refund.done", "button.rf"} <= set(actions)
+    assert {"refund.requested", "refund.cancelled", "refund.done", "button.refund.cancel"} <= set(
+        actions
+    )
 
 
 async def test_never_twice(bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox) -> None:
@@ -67,8 +69,8 @@ async def test_never_twice(bot: RunningBot, tg: FakeTelegram, sandbox: RunningSa
     assert order.reference in by_iccid
     # The first confirmation pressed again, and a forged refund-only, change nothing.
     page = tg.world.chats[ada.chat_id].messages[confirm["message_id"]]
-    for action in ("rf", "ro"):
-        await ada.tap_data(build("a", action, order.reference), confirm)
+    for action in ("cancel", "only"):
+        await ada.tap_data(AdminRefund(action, order.reference).pack(), confirm)
         # It says so (edited only when it did not already: no edit that changes nothing).
         await eventually(lambda: "already refunded" in page["text"])
     assert reseller_calls(sandbox, "/cancel") == 1
@@ -196,7 +198,7 @@ async def test_a_top_up_is_refunded_in_stars_only(
     esim_order = await delivered(bot, alice)
     assert esim_order.iccid is not None
     sandbox.state.install(esim_order.iccid)
-    await alice.tap_data(build("t", esim_order.iccid))
+    await alice.tap_data(TopupOptions(esim_order.iccid).pack())
     options = await alice.wait_for_message(
         lambda m: any((data or "").startswith("tb:") for _, data, _ in alice.buttons(m))
     )

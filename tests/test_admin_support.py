@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.i18n import t
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.callbacks import build
+from handlers.callbacks import BuyPlan
 from storage import Order, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox, eventually
 
@@ -46,7 +46,7 @@ async def buy(bot: RunningBot, user: FakeUser, country: str = "JP") -> Order:
     code = min(plans, key=lambda plan: plan.price_cents).code
     await user.send_command("/start")
     menu = await user.wait_for_message(lambda m: bool(user.buttons(m)))
-    await user.tap_data(build("b", code), menu)
+    await user.tap_data(BuyPlan(code).pack(), menu)
     await user.wait_for_message(lambda m: "invoice" in m)
     charge_id = await user.pay_last_invoice()
     payment = await eventually(lambda: bot.services.storage.payments.by_charge_id(charge_id))

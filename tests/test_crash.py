@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.callbacks import build
+from handlers.callbacks import BuyPlan
 from tests.rig import TEST_API_KEY, BotProcess, RunningSandbox, eventually
 
 CRASH_EXIT_CODE = 77
@@ -51,7 +51,7 @@ def order_row(database: Path) -> dict[str, object] | None:
 async def buy_and_pay(alice: FakeUser, code: str) -> str:
     await alice.send_command("/start")
     menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)), timeout=10)
-    await alice.tap_data(build("b", code), menu)
+    await alice.tap_data(BuyPlan(code).pack(), menu)
     await alice.wait_for_message(lambda m: "invoice" in m, timeout=10)
     return await alice.pay_last_invoice(timeout=10)
 

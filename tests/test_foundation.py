@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from emulators.telegram import FakeTelegram
-from handlers.callbacks import build
+from handlers.callbacks import BuyPlan
 from tests.rig import ADMIN_ID, RunningBot, bot_settings, running_bot
 
 
@@ -47,7 +47,7 @@ async def test_embedded_sandbox_mode_sells_end_to_end(tmp_path: Path, tg: FakeTe
         await alice.send_command("/start")
         menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
         code = bot.services.catalog.index.country_plans("JP")[0].code
-        await alice.tap_data(build("b", code), menu)
+        await alice.tap_data(BuyPlan(code).pack(), menu)
         await alice.wait_for_message(lambda m: "invoice" in m)
         await alice.pay_last_invoice()
         photo = await alice.wait_for_message(lambda m: "photo" in m, timeout=10)
@@ -91,7 +91,7 @@ async def test_embedded_sandbox_restarted_next_to_the_same_database_still_delive
             await alice.send_command("/start")
             menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
             code = bot.services.catalog.index.country_plans("JP")[0].code
-            await alice.tap_data(build("b", code), menu)
+            await alice.tap_data(BuyPlan(code).pack(), menu)
             await alice.wait_for_message(lambda m: "invoice" in m)
             await alice.pay_last_invoice()
             await alice.wait_for_message(lambda m: "photo" in m, timeout=10)

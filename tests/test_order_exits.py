@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.orders import DRIVEN, EXITS
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.callbacks import build
+from handlers.callbacks import BuyPlan, TopupOptions
 from storage import Order, OrderKind, OrderStatus
 from storage.orders import FINAL, TRANSITIONS
 from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually, running_bot
@@ -35,7 +35,7 @@ async def refund_with(bot: RunningBot, tg: FakeTelegram, reference: str, button:
 
 async def a_topup(bot: RunningBot, alice: FakeUser, iccid: str) -> int:
     """The customer buys a top-up for ``iccid``; returns the top-up order's id."""
-    await alice.tap_data(build("t", iccid))
+    await alice.tap_data(TopupOptions(iccid).pack())
     options = await alice.wait_for_message(
         lambda m: any((data or "").startswith("tb:") for _, data, _ in alice.buttons(m))
     )
@@ -192,11 +192,11 @@ async def test_a_deposit_lifts_a_decline_within_seconds(
     code = bot.services.catalog.index.country_plans("JP")[0].code
     await alice.send_command("/start")
     await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
-    await alice.tap_data(build("b", code))
+    await alice.tap_data(BuyPlan(code).pack())
     await alice.wait_for_message(lambda m: "cannot sell this plan" in text_of(m))
     sandbox.state.set_balance(100_000)  # the operator tops up the wallet
     await asyncio.sleep(0.6)
-    await alice.tap_data(build("b", code))
+    await alice.tap_data(BuyPlan(code).pack())
     await alice.wait_for_message(lambda m: "invoice" in m)
     charge_id = await alice.pay_last_invoice()
     payment = await eventually(lambda: bot.services.storage.payments.by_charge_id(charge_id))
@@ -218,7 +218,7 @@ async def test_an_expired_invoice_is_declined_and_buy_again_reuses_the_order(
         await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
         first = second = None
         for _ in range(2):
-            await alice.tap_data(build("b", code))
+            await alice.tap_data(BuyPlan(code).pack())
             invoice = await alice.wait_for_message(lambda m: "invoice" in m)
             first, second = second, invoice["invoice"]
         assert first is not None and second is not None

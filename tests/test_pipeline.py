@@ -12,7 +12,7 @@ import pytest
 
 from bot.pikasim.signing import js_stringify, sign
 from emulators.telegram import FakeTelegram, FakeUser, PaymentDeclined
-from handlers.callbacks import build
+from handlers.callbacks import BuyPlan
 from storage import Order, OrderStatus
 from tests.rig import (
     ADMIN_ID,
@@ -32,7 +32,7 @@ def a_plan(bot: RunningBot, country: str = "JP") -> str:
 async def open_invoice(user: FakeUser, code: str) -> dict[str, Any]:
     await user.send_command("/start")
     menu = await user.wait_for_message(lambda m: bool(user.buttons(m)))
-    await user.tap_data(build("b", code), menu)
+    await user.tap_data(BuyPlan(code).pack(), menu)
     return await user.wait_for_message(lambda m: "invoice" in m)
 
 

@@ -17,7 +17,7 @@ from bot.i18n import t
 from bot.pikasim.signing import sign
 from bot.settings import load_settings
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.callbacks import build
+from handlers.callbacks import BuyPlan
 from storage import OrderKind, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, bot_settings, eventually, running_bot
 
@@ -36,7 +36,7 @@ async def _tap_buy(user: FakeUser, bot: RunningBot) -> str:
     await user.send_command("/start")
     menu = await user.wait_for_message(lambda m: bool(user.buttons(m)))
     code = bot.services.catalog.index.country_plans("JP")[0].code
-    await user.tap_data(build("b", code), menu)
+    await user.tap_data(BuyPlan(code).pack(), menu)
     return code
 
 
