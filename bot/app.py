@@ -19,6 +19,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
 from bot.catalog import CatalogService
+from bot.esim_records import EsimRecords
 from bot.events import ResellerEvent
 from bot.http_limits import LISTENER_LIMITS
 from bot.i18n import DEFAULT_LANGUAGE, t
@@ -64,6 +65,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         orders=orders,
         alerts=alerts,
         wallet=wallet,
+        esims=EsimRecords(storage),
         sandbox=sandbox,
     )
     try:

@@ -65,7 +65,7 @@ def plan_from_package(package: Package) -> Plan:
         countries = countries or [location]
     else:
         scope = "region"
-    volume = package.volume_bytes or int((package.volume_gb or 0) * 1024**3)
+    volume = package.volume
     return Plan(
         code=package.package_code,
         name=package.name or package.package_code,

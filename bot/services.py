@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.alerts import Alerts
     from bot.catalog import CatalogService
+    from bot.esim_records import EsimRecords
     from bot.orders import Orders
     from bot.pikasim import PikaSimClient
     from bot.settings import Settings
@@ -26,6 +27,7 @@ class Services:
     orders: Orders
     alerts: Alerts
     wallet: Wallet
+    esims: EsimRecords
     sandbox: Any = None  # the embedded sandbox's state, when no API key is set
     ready: bool = False
     languages: dict[int, str] = field(default_factory=dict)  # user id -> chosen language

@@ -28,7 +28,6 @@ __all__ = [
     "admin_command",
     "audit",
     "find_order",
-    "gb",
     "is_admin_update",
     "pager",
     "reseller_problem",
@@ -105,14 +104,6 @@ def when(epoch: int | float | None) -> str:
 
 def when_dt(value: datetime | None) -> str:
     return "—" if value is None else when(value.timestamp())
-
-
-def gb(size_bytes: int | None) -> str:
-    if size_bytes is None:
-        return "?"
-    if size_bytes >= 1024**3:
-        return f"{size_bytes / 1024**3:.2f} GB"
-    return f"{size_bytes / 1024**2:.0f} MB"
 
 
 def reseller_problem(language: str, error: PikaSimError) -> str:

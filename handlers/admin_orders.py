@@ -13,7 +13,6 @@ from bot.pricing import usd
 from handlers.admin_common import (
     admin_command,
     find_order,
-    gb,
     pager,
     reseller_problem,
     when,
@@ -23,6 +22,7 @@ from handlers.admin_refund import refundable
 from handlers.callbacks import AdminCheckAgain, AdminOrdersPage, AdminRefund, CallbackData
 from handlers.common import reply, show
 from handlers.context import BotContext
+from handlers.units import volume_text
 from storage import Order, OrderStatus, User
 
 __all__ = ["on_esim", "on_order", "on_orders", "on_orders_page", "on_user"]
@@ -206,9 +206,9 @@ async def _live_esim_text(
         key,
         status=html.escape(esim.status or "?"),
         smdp=html.escape(esim.smdp_status or "?"),
-        used=gb(esim.used_data_bytes),
-        total=gb(esim.total_data_bytes),
-        remaining=gb(esim.remaining_data_bytes),
+        used=volume_text(language, esim.used_data_bytes),
+        total=volume_text(language, esim.total_data_bytes),
+        remaining=volume_text(language, esim.remaining_data_bytes),
         expires=when_dt(esim.expire_time),
         package=html.escape(esim.package_name or esim.package_code or "?"),
         packages=len(esim.package_list),

@@ -10,12 +10,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, U
 from telegram.constants import ChatType
 
 from bot.i18n import t
-from bot.pricing import stars_price
 from handlers.callbacks import CancelUnpaid, ConfirmOrder
 from handlers.common import answer, remember_user, reply, show, stale
 from handlers.context import BotContext
-from handlers.delivery import price_text
 from handlers.topup_cache import cached_topup_option
+from handlers.units import plan_price, price_text, volume_text
 from storage import IllegalTransition, Order, OrderKind, OrderStatus, now
 
 __all__ = [
@@ -25,23 +24,12 @@ __all__ = [
     "on_confirm",
     "on_pre_checkout",
     "on_successful_payment",
-    "plan_price",
 ]
 
 log = logging.getLogger(__name__)
 
 PAYLOAD_PREFIX = "order:"
 _DEAD_ESIM = frozenset({"CANCELLED", "REVOKED", "EXPIRED", "USED_UP", "SUSPENDED"})
-
-
-def plan_price(context: BotContext, cost_cents: int) -> int:
-    settings = context.services.settings
-    return stars_price(cost_cents, settings.markup_percent, settings.stars_per_usd)
-
-
-def _gb(volume_bytes: int) -> str:
-    gigabytes = volume_bytes / 1024**3
-    return f"{gigabytes:g} GB" if gigabytes >= 1 else f"{round(volume_bytes / 1024**2)} MB"
 
 
 async def offer(
@@ -86,7 +74,7 @@ async def offer(
     summary = t(
         language,
         "checkout.description",
-        volume=_gb(volume_bytes),
+        volume=volume_text(language, volume_bytes),
         days=duration_days,
         reference=order.reference,
     )

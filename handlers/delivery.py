@@ -21,6 +21,7 @@ from bot.esim_data import valid_iccid
 from bot.i18n import t
 from bot.qr import QrError, qr_png
 from handlers.callbacks import EsimUsage, InstallGuide, TopupOptions
+from handlers.units import price_text
 from storage import Esim, Order
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "Notifier",
     "esim_keyboard",
     "install_links",
-    "price_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption, in characters
 _PLAIN_FIELD = 200  # each reseller value in the plain fallback caption, at most
 _TAG = re.compile(r"<[^<>]*>")
 _LONG_RUN = re.compile(rf"[^\n]{{{_PLAIN_FIELD + 1},}}")  # any line longer than a field
-
-
-def price_text(language: str, stars: int) -> str:
-    return t(language, "price.stars", stars=stars) if stars else t(language, "price.free")
 
 
 def install_links(activation_code: str) -> tuple[str, str]:

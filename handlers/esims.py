@@ -45,14 +45,11 @@ __all__ = [
     "run_paced",
     "show_mine",
     "status_text",
-    "to_bytes",
     "usage_text",
 ]
 
 log = logging.getLogger(__name__)
 
-GIB = 1024**3
-MIB = 1024**2
 _LISTED = 20  # eSIMs on the "My eSIMs" page
 _BAR_CELLS = 10
 _USAGE_CACHE_SECONDS = 60  # the reseller is asked about one eSIM's usage at most this often
@@ -220,7 +217,7 @@ async def _refresh_usage(context: BotContext, due: list[Esim]) -> None:
     for esim, usage in zip(due, answers, strict=True):
         if isinstance(usage, Usage):
             _usage_cache(context)[esim.iccid] = (time.monotonic(), usage)
-            await _remember_usage(context, esim, usage)
+            await context.services.esims.remember_usage(esim, usage)
         elif isinstance(usage, PikaSimError):  # the list still shows what we knew
             log.info("usage of %s not refreshed: %s", esim.iccid, usage)
         else:
@@ -249,16 +246,6 @@ async def on_card(update: Update, context: BotContext, card: EsimCard) -> None:
 # -- usage --------------------------------------------------------------------------------
 
 
-def to_bytes(exact: int | None, gb: float | None, mb: float | None) -> int | None:
-    if exact is not None:
-        return exact
-    if gb is not None:
-        return int(gb * GIB)
-    if mb is not None:
-        return int(mb * MIB)
-    return None
-
-
 def _bar(fraction: float) -> str:
     filled = round(max(0.0, min(1.0, fraction)) * _BAR_CELLS)
     return "▰" * filled + "▱" * (_BAR_CELLS - filled)
@@ -278,11 +265,9 @@ def _expiry_line(language: str, expires: datetime | None, status: str | None) ->
 
 
 def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
-    total = to_bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
-    total = total if total is not None else esim.total_bytes or 0
-    used = to_bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb) or 0
-    left = to_bytes(usage.remaining_data_bytes, usage.remaining_data_gb, usage.remaining_data_mb)
-    left = left if left is not None else max(0, total - used)
+    total = usage.total if usage.total is not None else esim.total_bytes or 0
+    used = usage.used or 0
+    left = usage.remaining if usage.remaining is not None else max(0, total - used)
     fraction = used / total if total else 0.0
     return t(
         language,
@@ -296,20 +281,6 @@ def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
         left=volume_text(language, left),
         expiry=_expiry_line(language, usage.expire_time, usage.status),
         status=status_text(language, usage.status or esim.status),
-    )
-
-
-async def _remember_usage(context: BotContext, esim: Esim, usage: Usage) -> None:
-    """Keep the last answer so My eSIMs can show remaining data without asking again."""
-    total = to_bytes(usage.total_data_bytes, usage.total_data_gb, usage.total_data_mb)
-    used = to_bytes(usage.used_data_bytes, usage.used_data_gb, usage.used_data_mb)
-    await context.services.storage.esims.update_usage(
-        esim.iccid,
-        status=usage.status or esim.status,
-        smdp_status=usage.smdp_status or esim.smdp_status,
-        total_bytes=total if total is not None else esim.total_bytes,
-        used_bytes=used if used is not None else esim.used_bytes,
-        expires_at=usage.expire_time.isoformat() if usage.expire_time else esim.expires_at,
     )
 
 
@@ -367,7 +338,7 @@ async def _fetch_usage(update: Update, context: BotContext, esim: Esim) -> None:
         return
     fetched_at = time.monotonic()
     _usage_cache(context)[esim.iccid] = (fetched_at, usage)
-    await _remember_usage(context, esim, usage)
+    await context.services.esims.remember_usage(esim, usage)
     await _show_usage(update, context, esim, fetched_at, usage)
 
 

@@ -26,7 +26,6 @@ from handlers.esims import (
     paced,
     reseller_error,
     run_paced,
-    to_bytes,
 )
 from handlers.topup_cache import known_options, remember_options
 from handlers.units import days_text, shown_price, volume_text
@@ -35,10 +34,6 @@ from storage import Esim, OrderKind
 __all__ = ["on_topup", "on_topup_buy", "register"]
 
 log = logging.getLogger(__name__)
-
-
-def _option_volume(option: TopupOption) -> int:
-    return to_bytes(option.volume_bytes, option.volume_gb, None) or 0
 
 
 async def _topup_options(
@@ -104,7 +99,7 @@ async def _show_options(
                 t(
                     language,
                     "esims.topup.option",
-                    volume=volume_text(language, _option_volume(option)),
+                    volume=volume_text(language, option.volume),
                     days=days_text(language, option.duration_days or 0),
                     price=shown_price(context, language, option.price_cents),
                 ),
@@ -163,7 +158,7 @@ async def _offer_topup(
         package_code=option.package_code,
         package_name=option.name or option.package_code,
         cost_cents=option.price_cents,
-        volume_bytes=_option_volume(option),
+        volume_bytes=option.volume,
         duration_days=option.duration_days or 0,
         kind=OrderKind.TOPUP,
         target_iccid=esim.iccid,

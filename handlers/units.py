@@ -5,12 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from bot.i18n import catalog, cldr, t
-from handlers import checkout
+from bot.pikasim import GIB, MIB
+from bot.pricing import stars_price
 from handlers.context import BotContext
-from handlers.delivery import price_text
-
-GIB = 1024**3
-MIB = 1024**2
 
 
 @lru_cache(maxsize=2048)
@@ -22,7 +19,10 @@ def plural(language: str, key: str, count: int) -> str:
 
 
 @lru_cache(maxsize=2048)
-def volume_text(language: str, volume_bytes: int) -> str:
+def volume_text(language: str, volume_bytes: int | None) -> str:
+    """ "1.5 GB", "512 MB" in the language's number format; "?" when unknown."""
+    if volume_bytes is None:
+        return "?"
     if volume_bytes >= GIB:
         value = cldr.format_decimal(round(volume_bytes / GIB, 2), language)
         return t(language, "units.gb", value=value)
@@ -37,4 +37,14 @@ def shown_price(context: BotContext, language: str, cost_cents: int) -> str:
     """The customer's price; with PAYMENTS=off nothing is charged, so say so."""
     if context.services.settings.payments != "stars":
         return price_text(language, 0)
-    return price_text(language, checkout.plan_price(context, cost_cents))
+    return price_text(language, plan_price(context, cost_cents))
+
+
+def plan_price(context: BotContext, cost_cents: int) -> int:
+    """The customer's price in Stars for a plan costing us ``cost_cents``."""
+    settings = context.services.settings
+    return stars_price(cost_cents, settings.markup_percent, settings.stars_per_usd)
+
+
+def price_text(language: str, stars: int) -> str:
+    return t(language, "price.stars", stars=stars) if stars else t(language, "price.free")

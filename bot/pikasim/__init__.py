@@ -39,6 +39,8 @@ from bot.pikasim._events import (
     parse_webhook_event,
 )
 from bot.pikasim._models import (
+    GIB,
+    MIB,
     ORDER_FINAL_STATUSES,
     Account,
     Balance,
@@ -65,6 +67,8 @@ __all__ = [
     "EVENT_ORDER_FAILED",
     "EVENT_TOPUP_COMPLETED",
     "EVENT_WEBHOOK_TEST",
+    "GIB",
+    "MIB",
     "ORDER_FINAL_STATUSES",
     "Account",
     "BadRequest",

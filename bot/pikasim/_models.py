@@ -27,6 +27,8 @@ from bot.pikasim._parsing import (
 )
 
 __all__ = [
+    "GIB",
+    "MIB",
     "ORDER_FINAL_STATUSES",
     "Account",
     "Balance",
@@ -45,9 +47,24 @@ __all__ = [
     "Transaction",
     "TransactionPage",
     "Usage",
+    "in_bytes",
 ]
 
 ORDER_FINAL_STATUSES: Final = frozenset({"completed", "failed"})
+
+GIB: Final = 1024**3
+MIB: Final = 1024**2
+
+
+def in_bytes(exact: int | None, gb: float | None, mb: float | None = None) -> int | None:
+    """One data figure in bytes, from whichever unit the reseller sent (bytes first)."""
+    if exact is not None:
+        return exact
+    if gb is not None:
+        return int(gb * GIB)
+    if mb is not None:
+        return int(mb * MIB)
+    return None
 
 
 # --- account -------------------------------------------------------------------------------
@@ -148,6 +165,12 @@ class Package:
     speed: str | None = None
     price_cents: int = required("price", "price_cents")
     price_formatted: str | None = alias("priceFormatted", "price_formatted")
+
+    @property
+    def volume(self) -> int:
+        """The plan's data in bytes, whichever unit the reseller sent."""
+        return in_bytes(self.volume_bytes, self.volume_gb) or 0
+
     suggested_retail_price_cents: int | None = alias(
         "suggestedRetailPrice", "suggested_retail_price_cents"
     )
@@ -266,6 +289,19 @@ class Usage:
     create_time: Timestamp = alias("createTime", "createdAt", "create_time")
     package_list: list[EsimPackage] = list_alias("packageList", "package_list")
 
+    @property
+    def total(self) -> int | None:
+        """Bytes, whichever unit the reseller sent (None when it sent none)."""
+        return in_bytes(self.total_data_bytes, self.total_data_gb, self.total_data_mb)
+
+    @property
+    def used(self) -> int | None:
+        return in_bytes(self.used_data_bytes, self.used_data_gb, self.used_data_mb)
+
+    @property
+    def remaining(self) -> int | None:
+        return in_bytes(self.remaining_data_bytes, self.remaining_data_gb, self.remaining_data_mb)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TopupOption:
@@ -277,6 +313,10 @@ class TopupOption:
     price_cents: int = required("price", "price_cents")
     price_formatted: str | None = alias("priceFormatted", "price_formatted")
     description: str | None = None
+
+    @property
+    def volume(self) -> int:
+        return in_bytes(self.volume_bytes, self.volume_gb) or 0
 
 
 # --- orders --------------------------------------------------------------------------------
