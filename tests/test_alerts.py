@@ -153,7 +153,8 @@ class _Bot:
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
 
-    async def send_message(self, chat_id: int, text: str) -> None:
+    async def send_message(self, chat_id: int, text: str, parse_mode: str | None = None) -> None:
+        assert parse_mode is None  # alerts are plain text: they quote data as it is
         self.sent.append((chat_id, text))
 
 

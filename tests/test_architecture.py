@@ -26,7 +26,17 @@ PACKAGES = ("bot", "handlers", "storage", "emulators", "playground")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("entry", ("bot.__main__", "bot.app", "playground")),
     ("handlers", ("handlers",)),
-    ("services", ("bot.orders", "bot.catalog", "bot.wallet", "bot.alerts", "bot.services")),
+    (
+        "services",
+        (
+            "bot.orders",
+            "bot.catalog",
+            "bot.wallet",
+            "bot.alerts",
+            "bot.esim_records",
+            "bot.services",
+        ),
+    ),
     ("edge", ("bot.listener", "bot.asgi_server", "bot.http_limits", "bot.in_process")),
     ("clients", ("bot.pikasim", "storage")),
     (

@@ -61,7 +61,6 @@ async def test_an_invoice_sent_to_a_group_is_never_paid(bot: RunningBot, tg: Fak
     await bot.services.alerts.bot.send_invoice(  # type: ignore[union-attr]
         chat_id=group.chat_id, title=plan.name[:32], description="old invoice",
         payload=f"order:{order.reference}", currency="XTR", prices=[LabeledPrice("eSIM", stars)],
-        provider_token="",
     )  # fmt: skip
     await group.wait_for_message(lambda m: "invoice" in m)
     with pytest.raises(PaymentDeclined, match="private chat"):

@@ -13,7 +13,8 @@ TOKEN = "123456:ABC-def"
 
 
 def test_every_setting_has_a_parser_and_a_default() -> None:
-    assert {field.name for field in fields(Settings)} == set(_SPEC)
+    variables = {field.name for field in fields(Settings)} - {"simulated_stars"}  # playground's
+    assert variables == set(_SPEC)
 
 
 def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
