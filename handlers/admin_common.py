@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from bot.i18n import t
 from bot.pikasim import PikaSimError
 from handlers.callbacks import CallbackData
+from handlers.common import reply
 from handlers.context import BotContext
 from handlers.fallback import on_unknown_command
 
@@ -27,8 +28,8 @@ __all__ = [
     "Handler",
     "admin_command",
     "audit",
-    "find_order",
     "is_admin_update",
+    "order_named",
     "pager",
     "reseller_problem",
     "when",
@@ -86,7 +87,7 @@ async def audit(
     )
 
 
-async def find_order(services: Services, key: str) -> Order | None:
+async def _find_order(services: Services, key: str) -> Order | None:
     """An order by its reference, or the eSIM order that issued this ICCID."""
     key = key.strip()
     if key.isdigit():
@@ -94,6 +95,20 @@ async def find_order(services: Services, key: str) -> Order | None:
     if key.isalnum() and len(key) <= 40:
         return await services.storage.orders.by_reference(key)
     return None
+
+
+async def order_named(update: Update, context: BotContext, usage: str) -> Order | None:
+    """``/cmd <reference or ICCID> …``: the order, or None once the admin was told why not
+    (the ``usage`` text without an argument, "not found" for an unknown one)."""
+    args = context.args or []
+    if not args:
+        await reply(update, t(context.language, usage))
+        return None
+    order = await _find_order(context.services, args[0])
+    if order is None:
+        key = html.escape(args[0][:40])
+        await reply(update, t(context.language, "admin.not_found", key=key))
+    return order
 
 
 def when(epoch: int | float | None) -> str:

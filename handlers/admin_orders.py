@@ -12,7 +12,7 @@ from bot.pikasim import PikaSimError, Priority
 from bot.pricing import usd
 from handlers.admin_common import (
     admin_command,
-    find_order,
+    order_named,
     pager,
     reseller_problem,
     when,
@@ -38,13 +38,8 @@ USER_LIVE_ESIMS = 5  # live look-ups per /user, to stay well inside the reseller
 @admin_command("order")
 async def on_order(update: Update, context: BotContext) -> None:
     language = context.language
-    args = context.args or []
-    if not args:
-        await reply(update, t(language, "admin.order.usage"))
-        return
-    order = await find_order(context.services, args[0])
+    order = await order_named(update, context, "admin.order.usage")
     if order is None:
-        await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
         return
     text = await order_card(context, order, language)
     await reply(update, text, await order_buttons(context, order, language))

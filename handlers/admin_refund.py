@@ -14,9 +14,9 @@ from bot.i18n import t
 from bot.orders import RefundOutcome, RefundPreview
 from bot.pikasim import PikaSimError
 from bot.pricing import usd
-from handlers.admin_common import admin_command, audit, find_order, reseller_problem, when
+from handlers.admin_common import admin_command, audit, order_named, reseller_problem, when
 from handlers.callbacks import AdminRefund
-from handlers.common import reply, show
+from handlers.common import show
 from handlers.context import BotContext
 from storage import Order
 
@@ -61,15 +61,10 @@ def _buttons(language: str, order: Order, *, cancel: bool) -> InlineKeyboardMark
 @admin_command("refund")
 async def on_refund(update: Update, context: BotContext) -> None:
     language = context.language
-    args = context.args or []
-    if not args:
-        await reply(update, t(language, "admin.refund.usage"))
-        return
-    order = await find_order(context.services, args[0])
+    order = await order_named(update, context, "admin.refund.usage")
     if order is None:
-        await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
         return
-    reason = " ".join(args[1:])[:200]
+    reason = " ".join((context.args or [])[1:])[:200]
     await audit(update, context, "refund.requested", order.reference, reason)
     await _preview(update, context, order, language, reason, cancel=True)
 

@@ -9,7 +9,7 @@ customer taps Buy (checkout.offer).
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import MessageHandler, filters
@@ -31,6 +31,7 @@ from handlers.common import answer, reply, show, stale
 from handlers.context import BotApp, BotContext
 from handlers.plan_pages import (
     DEFAULT_SORT,
+    Page,
     answer_page,
     buy_page,
     cached,
@@ -82,47 +83,41 @@ async def show_buy(update: Update, context: BotContext) -> None:
     await show(update, *buy_page(context, context.language))
 
 
-async def show_regions(update: Update, context: BotContext) -> None:
+async def _show_page(
+    update: Update, context: BotContext, make: Callable[..., Page], *args: object
+) -> None:
+    """Show the page ``make(context, language, *args)``, built once per catalog (cached)."""
     language = context.language
-    await show(
-        update, *cached(context, (language, "regions"), lambda: regions_page(context, language))
-    )
+    key = (language, make.__name__, *args)
+    await show(update, *cached(context, key, lambda: make(context, language, *args)))
+
+
+async def show_regions(update: Update, context: BotContext) -> None:
+    await _show_page(update, context, regions_page)
 
 
 async def show_country(
-    update: Update, context: BotContext, iso: str, page: int = 0, sort: str = ""
+    update: Update, context: BotContext, iso: str, page: int = 0, sort: str = DEFAULT_SORT
 ) -> None:
-    language, sort = context.language, sort or DEFAULT_SORT
-    key = (language, "c", iso, page, sort)
-    await show(
-        update, *cached(context, key, lambda: country_page(context, language, iso, page, sort))
-    )
+    await _show_page(update, context, country_page, iso, page, sort)
 
 
 async def show_covering(
-    update: Update, context: BotContext, iso: str, page: int = 0, sort: str = ""
+    update: Update, context: BotContext, iso: str, page: int = 0, sort: str = DEFAULT_SORT
 ) -> None:
-    language, sort = context.language, sort or DEFAULT_SORT
-    key = (language, "v", iso, page, sort)
-    await show(
-        update, *cached(context, key, lambda: covering_page(context, language, iso, page, sort))
-    )
+    await _show_page(update, context, covering_page, iso, page, sort)
 
 
 async def show_region(
-    update: Update, context: BotContext, code: str, page: int = 0, sort: str = ""
+    update: Update, context: BotContext, code: str, page: int = 0, sort: str = DEFAULT_SORT
 ) -> None:
-    language, sort = context.language, sort or DEFAULT_SORT
-    key = (language, "r", code, page, sort)
-    await show(
-        update, *cached(context, key, lambda: region_page(context, language, code, page, sort))
-    )
+    await _show_page(update, context, region_page, code, page, sort)
 
 
-async def show_global(update: Update, context: BotContext, page: int = 0, sort: str = "") -> None:
-    language, sort = context.language, sort or DEFAULT_SORT
-    key = (language, "g", page, sort)
-    await show(update, *cached(context, key, lambda: global_page(context, language, page, sort)))
+async def show_global(
+    update: Update, context: BotContext, page: int = 0, sort: str = DEFAULT_SORT
+) -> None:
+    await _show_page(update, context, global_page, page, sort)
 
 
 # -- handlers -----------------------------------------------------------------------------
