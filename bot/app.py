@@ -20,6 +20,7 @@ from bot.catalog import CatalogService
 from bot.events import ResellerEvent
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.listener import ListenerHooks, create_listener
+from bot.metrics import CountingRequest, TimedApplication, metrics_route, render
 from bot.pikasim import PikaSimClient, RequestBudget
 from bot.pipeline import Pipeline
 from bot.services import Services
@@ -99,8 +100,12 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(8)
+        .application_class(TimedApplication)
+        .request(CountingRequest(services.metrics, connection_pool_size=256))
+        .get_updates_request(CountingRequest(services.metrics, connection_pool_size=1))
         .build()
     )
+    application.metrics = services.metrics  # type: ignore[attr-defined]
     application.bot_data["services"] = services
     services.alerts.bot = application.bot
     services.pipeline.attach(application)
@@ -177,6 +182,7 @@ def _schedule_jobs(
 
     async def reconcile(context: ContextTypes.DEFAULT_TYPE) -> None:
         await services.pipeline.reconcile()
+        services.metrics.reconciled()
 
     async def sync_catalog(context: ContextTypes.DEFAULT_TYPE) -> None:
         await services.catalog.refresh_if_stale()
@@ -189,6 +195,7 @@ def _schedule_jobs(
         # Sync a stale catalog and finish what the last run left half-done, off the start path.
         await services.catalog.refresh_if_stale()
         await services.pipeline.reconcile()
+        services.metrics.reconciled()
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
@@ -223,10 +230,15 @@ def _listener_hooks(
             f"A reseller webhook with a bad signature was rejected (from {client}).",
         )
 
-    return ListenerHooks(
+    hooks = ListenerHooks(
         webhook_secret=services.settings.webhook_secret,
         health=health,
         store_event=services.storage.webhook_events.store,
         enqueue_event=enqueue,
         on_bad_signature=bad_signature,
+        count_webhook=services.metrics.count_webhook,
     )
+    token = services.settings.metrics_token
+    if token is not None:
+        hooks.extra_routes.append(metrics_route(token.get_secret_value(), lambda: render(services)))
+    return hooks

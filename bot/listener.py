@@ -6,13 +6,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.pikasim.signing import verify_signature
 
@@ -32,6 +32,8 @@ class ListenerHooks:
     store_event: Callable[[str, str, str], Awaitable[int | None]]  # key, event, payload -> id
     enqueue_event: Callable[[int], Awaitable[None]]
     on_bad_signature: Callable[[str], Awaitable[None]]
+    count_webhook: Callable[[str, str], None] = lambda source, outcome: None  # for /metrics
+    extra_routes: list[BaseRoute] = field(default_factory=list)  # /metrics, Telegram's webhook
 
 
 def webhook_dedup_key(payload: dict[str, Any], raw_body: bytes) -> str:
@@ -57,32 +59,39 @@ def create_listener(hooks: ListenerHooks) -> Starlette:
     async def pikasim_webhook(request: Request) -> JSONResponse:
         body = await _read_capped(request)
         if body is None:
+            hooks.count_webhook("pikasim", "too_large")
             return JSONResponse({"success": False, "error": "body too large"}, status_code=413)
         signature = request.headers.get("x-webhook-signature")
         if not verify_signature(body, signature, hooks.webhook_secret):
             client = request.client.host if request.client else "unknown"
             log.warning("rejected a reseller webhook with a bad signature from %s", client)
+            hooks.count_webhook("pikasim", "bad_signature")
             await hooks.on_bad_signature(client)
             return JSONResponse({"success": False, "error": "bad signature"}, status_code=401)
         try:
             payload = json.loads(body)
         except ValueError:
+            hooks.count_webhook("pikasim", "malformed")
             return JSONResponse({"success": False, "error": "invalid JSON"}, status_code=400)
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+            hooks.count_webhook("pikasim", "malformed")
             return JSONResponse({"success": False, "error": "no event"}, status_code=400)
         event_id = await hooks.store_event(
             webhook_dedup_key(payload, body), payload["event"], body.decode("utf-8", "replace")
         )
         if event_id is None:
             log.info("duplicate reseller webhook %s ignored", payload["event"])
+            hooks.count_webhook("pikasim", "duplicate")
             return JSONResponse({"success": True, "duplicate": True})
         await hooks.enqueue_event(event_id)
+        hooks.count_webhook("pikasim", "accepted")
         return JSONResponse({"success": True})
 
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/webhooks/pikasim", pikasim_webhook, methods=["POST"]),
+            *hooks.extra_routes,
         ]
     )
 

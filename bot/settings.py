@@ -163,6 +163,8 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "low_balance_cents": (_integer(0), "2000"),
     "sandbox_provisioning_delay": (_number(0), "3"),
     "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
+    # Operations (issue 13)
+    "metrics_token": (_optional_secret, ""),
 }
 
 
@@ -188,6 +190,7 @@ class Settings:
     low_balance_cents: int
     sandbox_provisioning_delay: float
     log_level: str
+    metrics_token: Secret | None = None
 
     @property
     def uses_sandbox(self) -> bool:
@@ -208,7 +211,12 @@ class Settings:
     @property
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can mask them."""
-        candidates = (self.telegram_bot_token, self.pikasim_api_key, self.pikasim_webhook_secret)
+        candidates: tuple[Secret | None, ...] = (
+            self.telegram_bot_token,
+            self.pikasim_api_key,
+            self.pikasim_webhook_secret,
+        )
+        candidates += (self.metrics_token,)
         return [secret.get_secret_value() for secret in candidates if secret is not None]
 
 
@@ -254,7 +262,7 @@ def _typed(name: str, value: object) -> object:
     """An override given as a Python value: wrap secrets and sets like parsed text would be."""
     if value is None:
         return None
-    if name in ("telegram_bot_token", "pikasim_api_key", "pikasim_webhook_secret"):
+    if name in ("telegram_bot_token", "pikasim_api_key", "pikasim_webhook_secret", "metrics_token"):
         return value if isinstance(value, Secret) else Secret(str(value))
     if name in ("admin_ids", "allowed_user_ids"):
         return frozenset(value)  # type: ignore[call-overload]

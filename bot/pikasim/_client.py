@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -98,6 +100,8 @@ class PikaSimClient:
         # counters for tests and operations
         self.requests_sent = 0
         self.retries = 0
+        # (endpoint, outcome) -> attempts, e.g. ("GET /esims/{id}", "2xx"), for /metrics
+        self.outcomes: Counter[tuple[str, str]] = Counter()
 
     def __repr__(self) -> str:  # never show the key
         return f"PikaSimClient(base_url={self.base_url!r})"
@@ -415,6 +419,7 @@ class PikaSimClient:
                 ) from exc
             finally:
                 self.budget.release(slot)
+                self.outcomes[(_endpoint(method, path), _outcome(response))] += 1
 
             if response is None:
                 assert failure is not None
@@ -566,6 +571,24 @@ class PikaSimClient:
                 method=method,
                 path=path,
             ) from exc
+
+
+# A path segment made of lower-case words is part of the route; anything else is an id or code.
+_ROUTE_SEGMENT = re.compile(r"^[a-z][a-z_-]*$")
+
+
+def _endpoint(method: str, path: str) -> str:
+    """``GET /esims/{id}/usage``: one label per route, not one per eSIM."""
+    route = path.split("?", 1)[0]
+    parts = [p if _ROUTE_SEGMENT.match(p) else "{id}" for p in route.strip("/").split("/")]
+    return f"{method} /" + "/".join(parts)
+
+
+def _outcome(response: httpx.Response | None) -> str:
+    if response is None:
+        return "error"
+    status = response.status_code
+    return "429" if status == 429 else f"{status // 100}xx"
 
 
 def _not_cancellable(status: int, body: Mapping[str, Any], method: str, path: str) -> PikaSimError:
