@@ -16,7 +16,7 @@ def main() -> int:
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.secrets)
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import run

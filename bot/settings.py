@@ -165,6 +165,7 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
     # Operations (issue 13)
     "metrics_token": (_optional_secret, ""),
+    "log_format": (_choice("text", "json"), "text"),
 }
 
 
@@ -191,6 +192,7 @@ class Settings:
     sandbox_provisioning_delay: float
     log_level: str
     metrics_token: Secret | None = None
+    log_format: str = "text"
 
     @property
     def uses_sandbox(self) -> bool:
