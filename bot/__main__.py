@@ -1,4 +1,4 @@
-"""``python -m bot``: run the bot until SIGINT or SIGTERM."""
+"""``python -m bot``: run the bot until SIGINT or SIGTERM (``backup``, ``doctor``: see commands)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from bot.settings import SettingsError, load_settings
 
 
 def main() -> int:
+    if len(sys.argv) > 1:  # operations: python -m bot backup PATH | doctor
+        from bot.commands import run_command
+
+        return run_command(sys.argv[1:])
     try:
         settings = load_settings()
     except SettingsError as error:

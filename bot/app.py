@@ -200,10 +200,30 @@ def _schedule_jobs(
         await services.wallet.alert_if_low()
 
     application.create_task(at_start(), name="start-up checks")
+    if settings.backup_dir is not None:
+        _schedule_backups(application, services)
     interval = settings.reconcile_seconds
     jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
     jobs.run_repeating(check_wallet, interval=300, first=300, name="wallet")
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
+
+
+def _schedule_backups(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    from bot.backup import DAY, daily_backup, next_backup_in
+
+    settings = services.settings
+    folder = settings.backup_dir
+    assert folder is not None and application.job_queue is not None
+
+    async def backup(context: ContextTypes.DEFAULT_TYPE) -> None:
+        report = await daily_backup(settings.database_path, folder, settings.backup_keep)
+        if report is None:
+            await services.alerts.send("backup-failed", f"The daily backup to {folder} failed.")
+
+    first = next_backup_in(folder)
+    application.job_queue.run_repeating(backup, interval=DAY, first=first, name="backup")
 
 
 def _listener_hooks(

@@ -137,6 +137,10 @@ def _path(raw: str) -> Path:
     return Path(raw.strip())
 
 
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()) if raw.strip() else None
+
+
 _REQUIRED = object()
 
 # Every field of Settings has an entry here (a test checks it).
@@ -166,6 +170,8 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     # Operations (issue 13)
     "metrics_token": (_optional_secret, ""),
     "log_format": (_choice("text", "json"), "text"),
+    "backup_dir": (_optional_path, ""),
+    "backup_keep": (_integer(1), "7"),
 }
 
 
@@ -193,6 +199,8 @@ class Settings:
     log_level: str
     metrics_token: Secret | None = None
     log_format: str = "text"
+    backup_dir: Path | None = None
+    backup_keep: int = 7
 
     @property
     def uses_sandbox(self) -> bool:
@@ -268,7 +276,7 @@ def _typed(name: str, value: object) -> object:
         return value if isinstance(value, Secret) else Secret(str(value))
     if name in ("admin_ids", "allowed_user_ids"):
         return frozenset(value)  # type: ignore[call-overload]
-    if name == "database_path":
+    if name in ("database_path", "backup_dir"):
         return Path(str(value))
     return value
 

@@ -1,0 +1,40 @@
+"""Operator commands: ``python -m bot backup PATH`` and ``python -m bot doctor``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+__all__ = ["run_command"]
+
+USAGE = "usage: python -m bot [backup PATH | doctor]"
+
+
+def run_command(args: list[str]) -> int:
+    command, rest = args[0], args[1:]
+    if command in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if command not in ("backup",) or (command == "backup") != (len(rest) == 1):
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    return _backup(settings, Path(rest[0]))
+
+
+def _backup(settings: Settings, target: Path) -> int:
+    from bot.backup import BackupError, backup_database
+
+    try:
+        report = backup_database(settings.database_path, target)
+    except (BackupError, OSError) as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return 1
+    print(report.describe())
+    return 0
