@@ -17,7 +17,7 @@ def run_command(args: list[str]) -> int:
     if command in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    if command not in ("backup",) or (command == "backup") != (len(rest) == 1):
+    if command not in ("backup", "doctor") or (command == "backup") != (len(rest) == 1):
         print(USAGE, file=sys.stderr)
         return 2
     try:
@@ -25,7 +25,9 @@ def run_command(args: list[str]) -> int:
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    return _backup(settings, Path(rest[0]))
+    if command == "backup":
+        return _backup(settings, Path(rest[0]))
+    return _doctor(settings)
 
 
 def _backup(settings: Settings, target: Path) -> int:
@@ -38,3 +40,14 @@ def _backup(settings: Settings, target: Path) -> int:
         return 1
     print(report.describe())
     return 0
+
+
+def _doctor(settings: Settings) -> int:
+    import asyncio
+
+    from bot.doctor import run_doctor
+    from bot.logs import configure_logging
+
+    # Library warnings (retries) go through the same masking as the bot's logs.
+    configure_logging("WARNING", settings.secrets, settings.log_format)
+    return asyncio.run(run_doctor(settings))

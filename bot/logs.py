@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-__all__ = ["JsonFormatter", "RedactingFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "RedactingFormatter", "SecretMasker", "configure_logging"]
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose INFO lines print URLs (httpx prints the bot token) or are pure noise.
 _QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "apscheduler", "telegram.ext.Updater")
 
 
-class _Masker:
+class SecretMasker:
+    """Replaces every secret (and its URL-quoted form) with ***."""
+
     def __init__(self, secrets: Iterable[str]) -> None:
         masks: set[str] = set()
         for secret in secrets:
@@ -38,7 +40,7 @@ class _Masker:
 class RedactingFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str], fmt: str = _FORMAT) -> None:
         super().__init__(fmt)
-        self._mask = _Masker(secrets)
+        self._mask = SecretMasker(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         text = self._mask(super().format(record))
@@ -53,7 +55,7 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._mask = _Masker(secrets)
+        self._mask = SecretMasker(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 from storage.db import Database
 
-__all__ = ["OpsFigures", "OpsRepo"]
+__all__ = ["OpsFigures", "OpsRepo", "database_state", "last_webhook_test_id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +51,25 @@ class OpsRepo:
 
     async def schema_version(self) -> int:
         return int(await self._db.fetchval("SELECT MAX(version) FROM schema_migrations") or 0)
+
+
+# Synchronous, read-only views for ``python -m bot doctor`` (which must never migrate or write).
+
+
+def database_state(path: Path) -> tuple[list[str], int]:
+    """(integrity_check lines, schema version) of the database file at ``path``."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+        problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+        version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+    return problems, int(version or 0)
+
+
+def last_webhook_test_id(path: Path) -> int:
+    """The id of the newest stored (so signature-verified) reseller test webhook, 0 if none."""
+    if not path.is_file():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+        row = conn.execute(
+            "SELECT MAX(id) FROM webhook_events WHERE event = 'webhook.test'"
+        ).fetchone()
+    return int(row[0] or 0)

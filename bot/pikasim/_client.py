@@ -367,6 +367,13 @@ class PikaSimClient:
         data = _data(body, "PUT /webhook", top_level_keys=("webhookUrl",))
         return self._model(WebhookSettings, data, "PUT /webhook")
 
+    async def webhook_settings(
+        self, *, priority: Priority = Priority.BACKGROUND
+    ) -> WebhookSettings:
+        body = await self._request("GET", "/webhook", priority=priority)
+        data = _data(body, "GET /webhook", top_level_keys=("webhookUrl",))
+        return self._model(WebhookSettings, data, "GET /webhook")
+
     async def test_webhook(self, *, priority: Priority = Priority.BACKGROUND) -> WebhookTestResult:
         body = await self._request("POST", "/webhook/test", json={}, priority=priority)
         data = body.get("data")
