@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.telegram_limiter import Priority, telegram_priority
+
 __all__ = ["Alerts"]
 
 log = logging.getLogger(__name__)
@@ -62,9 +64,10 @@ class Alerts:
         if self._suppressed:
             text += f"\n\n({self._suppressed} similar alerts were held back.)"
             self._suppressed = 0
-        for admin_id in self._admin_ids:
-            try:
-                await self.bot.send_message(admin_id, "⚠️ " + text)
-            except TelegramError as error:
-                log.warning("could not alert admin %s: %s", admin_id, error)
+        with telegram_priority(Priority.ALERT):  # customers' messages go out first
+            for admin_id in self._admin_ids:
+                try:
+                    await self.bot.send_message(admin_id, "⚠️ " + text)
+                except TelegramError as error:
+                    log.warning("could not alert admin %s: %s", admin_id, error)
         return True

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
@@ -25,6 +25,12 @@ from bot.pikasim import PikaSimClient, RequestBudget
 from bot.pipeline import Pipeline
 from bot.services import Services
 from bot.settings import Settings
+from bot.telegram_limiter import (
+    Priority,
+    PriorityRateLimiter,
+    set_update_priority,
+    telegram_priority,
+)
 from bot.wallet import Wallet
 from storage import Storage
 
@@ -93,22 +99,31 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
     from handlers import register_handlers
 
     settings = services.settings
-    application = (
+    builder: Any = (  # Any: rate_limiter() changes the builder's type parameters
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(8)
+    )
+    concurrent = 8
+    if settings.telegram_rate_limit:  # 0: no limiter at all
+        builder = builder.rate_limiter(PriorityRateLimiter(settings.telegram_rate_limit))
+        # Handlers waiting for the wire must not hold the slots a payment needs to start.
+        concurrent = 64
+    application: TimedApplication = (
+        builder.concurrent_updates(concurrent)
         .application_class(TimedApplication)
         .request(CountingRequest(services.metrics, connection_pool_size=256))
         .get_updates_request(CountingRequest(services.metrics, connection_pool_size=1))
         .build()
     )
-    application.metrics = services.metrics  # type: ignore[attr-defined]
+    application.metrics = services.metrics
     application.bot_data["services"] = services
     services.alerts.bot = application.bot
     services.pipeline.attach(application)
+
+    if settings.telegram_rate_limit:  # first of all, so what the handlers send inherits it
+        application.add_handler(TypeHandler(object, set_update_priority), group=-2)
     register_handlers(application)
     return application
 
@@ -181,7 +196,8 @@ def _schedule_jobs(
     settings = services.settings
 
     async def reconcile(context: ContextTypes.DEFAULT_TYPE) -> None:
-        await services.pipeline.reconcile()
+        with telegram_priority(Priority.PAYMENT):  # it delivers eSIMs and refunds
+            await services.pipeline.reconcile()
         services.metrics.reconciled()
 
     async def sync_catalog(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -194,7 +210,8 @@ def _schedule_jobs(
     async def at_start() -> None:
         # Sync a stale catalog and finish what the last run left half-done, off the start path.
         await services.catalog.refresh_if_stale()
-        await services.pipeline.reconcile()
+        with telegram_priority(Priority.PAYMENT):
+            await services.pipeline.reconcile()
         services.metrics.reconciled()
         await services.wallet.refresh()
         await services.wallet.alert_if_low()

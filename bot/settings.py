@@ -172,6 +172,7 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "log_format": (_choice("text", "json"), "text"),
     "backup_dir": (_optional_path, ""),
     "backup_keep": (_integer(1), "7"),
+    "telegram_rate_limit": (_integer(0, 1000), "30"),
 }
 
 
@@ -201,6 +202,7 @@ class Settings:
     log_format: str = "text"
     backup_dir: Path | None = None
     backup_keep: int = 7
+    telegram_rate_limit: int = 30
 
     @property
     def uses_sandbox(self) -> bool:

@@ -187,6 +187,7 @@ async def _show_progress_and_start(
         ),
     )
     if sent is not None:
+        services.pipeline.notifier.progress_sent(order.id, sent.message_id)
         await services.storage.orders.update(order, progress_message_id=sent.message_id)
 
 

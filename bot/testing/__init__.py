@@ -1,5 +1,6 @@
 """Test doubles that the real bot can talk to over HTTP (a fake Telegram Bot API server)."""
 
+from bot.testing._flood import FloodControl
 from bot.testing.fake_telegram import (
     FakeTelegram,
     FakeUser,
@@ -12,6 +13,7 @@ from bot.testing.fake_telegram import (
 __all__ = [
     "FakeTelegram",
     "FakeUser",
+    "FloodControl",
     "PaymentDeclined",
     "RecordedCall",
     "StarPayment",

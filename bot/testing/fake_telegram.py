@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.asgi_server import BackgroundServer
 from bot.testing._api import BotApi
+from bot.testing._flood import FloodControl
 from bot.testing._messages import command_entities
 from bot.testing._state import (
     JSON,
@@ -80,8 +81,10 @@ class FakeTelegram:
         *,
         bot_first_name: str = "eSIM Test Bot",
         strict_html: bool = True,
+        flood_control: FloodControl | None = None,
     ) -> None:
         self.token = token
+        self.flood_control = flood_control  # None: no flood limits, answer everything
         self._world = World(token, bot_username, bot_first_name)
         self._api = BotApi(self._world, strict_html=strict_html)
         self._users: dict[int, FakeUser] = {}
@@ -279,6 +282,11 @@ class FakeTelegram:
         handler = self._api.handlers.get(method)
         if handler is None:
             raise ApiError(404, "Not Found")
+        if self.flood_control is not None:
+            retry_after = self.flood_control.check(method, params)
+            if retry_after is not None:
+                description = f"Too Many Requests: retry after {retry_after}"
+                raise ApiError(429, description, {"retry_after": retry_after})
         queued = self._world.failures.get(method)
         failure = queued.pop(0) if queued else None
         if failure is not None:
