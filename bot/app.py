@@ -31,6 +31,7 @@ from bot.telegram_limiter import (
     set_update_priority,
     telegram_priority,
 )
+from bot.telegram_webhook import TelegramWebhook
 from bot.wallet import Wallet
 from storage import Storage
 
@@ -145,7 +146,8 @@ async def serve(
     """Run the bot and the listener until ``stop`` is set, then shut down in reverse order."""
     async with open_services(settings) as services:
         application = build_application(services)
-        listener = create_listener(_listener_hooks(services, application))
+        webhook = TelegramWebhook.from_settings(settings)  # None: the bot polls
+        listener = create_listener(_listener_hooks(services, application, webhook))
         if services.sandbox is not None:
             services.sandbox.config.webhook_transport = httpx.ASGITransport(app=listener)
         server = BackgroundServer(listener, settings.http_host, settings.http_port)
@@ -153,13 +155,14 @@ async def serve(
         log.info("HTTP listener on %s:%d", settings.http_host, server.port)
         try:
             async with application:
-                await _start_bot(application, services)
+                await _start_bot(application, services, webhook)
                 if on_ready is not None:
                     on_ready(services, server)
                 await stop.wait()
                 log.info("stopping")
                 services.ready = False
-                await application.updater.stop()  # type: ignore[union-attr]
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
                 await services.pipeline.shutdown()
                 await application.stop()
         finally:
@@ -168,17 +171,21 @@ async def serve(
 
 
 async def _start_bot(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: Application[Any, Any, Any, Any, Any, Any],
+    services: Services,
+    webhook: TelegramWebhook | None,
 ) -> None:
     from handlers import on_startup
 
     await on_startup(application)
     services.languages = await services.storage.users.languages()
     await services.pipeline.register_webhook(EMBEDDED_BOT_URL)
-    # Never drop pending updates: they may hold a successful_payment.
-    await application.updater.start_polling(  # type: ignore[union-attr]
-        drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, timeout=10
-    )
+    if webhook is not None:
+        await webhook.register(application)
+    else:  # polling deletes any webhook left from before; never drops pending updates
+        await application.updater.start_polling(  # type: ignore[union-attr]
+            drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, timeout=10
+        )
     await application.start()
     _schedule_jobs(application, services)
     services.ready = True
@@ -244,7 +251,9 @@ def _schedule_backups(
 
 
 def _listener_hooks(
-    services: Services, application: Application[Any, Any, Any, Any, Any, Any]
+    services: Services,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    webhook: TelegramWebhook | None,
 ) -> ListenerHooks:
     async def health() -> dict[str, Any] | None:
         if not services.ready:
@@ -275,6 +284,8 @@ def _listener_hooks(
         on_bad_signature=bad_signature,
         count_webhook=services.metrics.count_webhook,
     )
+    if webhook is not None:
+        hooks.extra_routes.append(webhook.route(application, services.metrics.count_webhook))
     token = services.settings.metrics_token
     if token is not None:
         hooks.extra_routes.append(metrics_route(token.get_secret_value(), lambda: render(services)))

@@ -138,6 +138,8 @@ async def _telegram_webhook(settings: Settings, http: httpx.AsyncClient, base: s
         return _warn("telegram webhook", f"getWebhookInfo failed ({error})", "try again")
     url = str(info.get("url") or "")
     pending = int(info.get("pending_update_count") or 0)
+    if settings.telegram_webhook_url is not None:
+        return _webhook_mode(settings.telegram_webhook_url, url, pending, info)
     if url:
         return _warn(
             "telegram webhook",
@@ -145,6 +147,26 @@ async def _telegram_webhook(settings: Settings, http: httpx.AsyncClient, base: s
             "nothing: the bot deletes it when it starts polling",
         )
     return _ok("telegram webhook", f"none: the bot polls ({pending} updates pending)")
+
+
+def _webhook_mode(expected: str, url: str, pending: int, info: dict[str, Any]) -> Finding:
+    check = "telegram webhook"
+    if url != expected:
+        return _fail(
+            check,
+            f"registered {url or 'nothing'}, expected {expected}",
+            "start the bot: it calls setWebhook with TELEGRAM_WEBHOOK_URL at start",
+        )
+    error_at = int(info.get("last_error_date") or 0)
+    if error_at and time.time() - error_at < 600:
+        finding = _fail if pending else _warn
+        return finding(
+            check,
+            f"Telegram's last delivery failed {time.time() - error_at:.0f} s ago"
+            f" ({info.get('last_error_message')}), {pending} updates pending",
+            "is the bot running, and does your proxy forward TELEGRAM_WEBHOOK_URL to HTTP_PORT?",
+        )
+    return _ok(check, f"{url} ({pending} updates pending)")
 
 
 # --- the reseller ---------------------------------------------------------------------------

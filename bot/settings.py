@@ -137,6 +137,14 @@ def _path(raw: str) -> Path:
     return Path(raw.strip())
 
 
+def _webhook_secret(raw: str) -> Secret | None:
+    value = raw.strip()
+    if value and not (len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-")
+                                                 for c in value)):  # fmt: skip
+        raise _Invalid("must be 1-256 characters: letters, digits, _ and - (Telegram's rule)")
+    return Secret(value) if value else None
+
+
 def _optional_path(raw: str) -> Path | None:
     return Path(raw.strip()) if raw.strip() else None
 
@@ -173,6 +181,8 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "backup_dir": (_optional_path, ""),
     "backup_keep": (_integer(1), "7"),
     "telegram_rate_limit": (_integer(0, 1000), "30"),
+    "telegram_webhook_url": (_optional_url, ""),
+    "telegram_webhook_secret": (_webhook_secret, ""),
 }
 
 
@@ -203,6 +213,8 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = 7
     telegram_rate_limit: int = 30
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: Secret | None = None
 
     @property
     def uses_sandbox(self) -> bool:
@@ -228,7 +240,7 @@ class Settings:
             self.pikasim_api_key,
             self.pikasim_webhook_secret,
         )
-        candidates += (self.metrics_token,)
+        candidates += (self.metrics_token, self.telegram_webhook_secret)
         return [secret.get_secret_value() for secret in candidates if secret is not None]
 
 
@@ -274,7 +286,13 @@ def _typed(name: str, value: object) -> object:
     """An override given as a Python value: wrap secrets and sets like parsed text would be."""
     if value is None:
         return None
-    if name in ("telegram_bot_token", "pikasim_api_key", "pikasim_webhook_secret", "metrics_token"):
+    if name in (
+        "telegram_bot_token",
+        "pikasim_api_key",
+        "pikasim_webhook_secret",
+        "metrics_token",
+        "telegram_webhook_secret",
+    ):
         return value if isinstance(value, Secret) else Secret(str(value))
     if name in ("admin_ids", "allowed_user_ids"):
         return frozenset(value)  # type: ignore[call-overload]

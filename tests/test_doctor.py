@@ -4,12 +4,20 @@ code 1) for a wrong token, a wrong reseller key and an unreachable webhook."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from bot.doctor import run_doctor
 from bot.settings import Settings
 from bot.testing import FakeTelegram
-from tests.rig import TEST_API_KEY, TEST_WEBHOOK_SECRET, BotProcess, RunningSandbox, bot_settings
+from tests.rig import (
+    TEST_API_KEY,
+    TEST_WEBHOOK_SECRET,
+    BotProcess,
+    RunningSandbox,
+    bot_settings,
+    eventually,
+)
 
 
 async def doctor(settings: Settings) -> tuple[int, list[str]]:
@@ -100,3 +108,20 @@ async def test_an_unregistered_webhook_says_what_to_do(
     assert "expected http://127.0.0.1:" in line_for(lines, "reseller webhook")
     assert "start the bot" in line_for(lines, "reseller webhook")
     assert line_for(lines, "database").startswith("WARN")  # not created yet: not a failure
+
+
+async def test_an_unreachable_telegram_webhook_fails_with_one_clear_line(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    settings = bot_settings(tmp_path, tg, sandbox, public_url="")
+    url = f"http://127.0.0.1:{settings.http_port}/webhooks/telegram"  # nobody listens there
+    settings = dataclasses.replace(settings, telegram_webhook_url=url)
+    tg.world.webhook_url = url
+    await tg.user(1001, "Alice").send_command("/start")  # Telegram tries to deliver it
+    await eventually(lambda: tg.webhook.attempts)
+    code, lines = await doctor(settings)
+    assert code == 1
+    failing = [line for line in lines if line.startswith("FAIL")]
+    assert len(failing) == 1, lines
+    assert failing[0].startswith("FAIL  telegram webhook: Telegram's last delivery failed")
+    assert "1 updates pending" in failing[0] and "TELEGRAM_WEBHOOK_URL" in failing[0]

@@ -38,6 +38,7 @@ from bot.testing._state import (
     StarRefund,
     World,
 )
+from bot.testing._webhook import WebhookDelivery
 from bot.testing._wire import (
     ApiError,
     UploadedFile,
@@ -87,6 +88,10 @@ class FakeTelegram:
         self.flood_control = flood_control  # None: no flood limits, answer everything
         self._world = World(token, bot_username, bot_first_name)
         self._api = BotApi(self._world, strict_html=strict_html)
+        # Webhook mode: setWebhook makes the fake POST updates to the bot, with retries.
+        self.webhook = WebhookDelivery(self._world)
+        self._api.handlers["setwebhook"] = self.webhook.set_webhook
+        self._api.handlers["getwebhookinfo"] = self.webhook.get_webhook_info
         self._users: dict[int, FakeUser] = {}
         self.app = Starlette(
             routes=[
@@ -102,11 +107,13 @@ class FakeTelegram:
     async def start(self) -> None:
         self._world.closing = False
         await self._server.start()
+        self.webhook.start()
 
     async def stop(self) -> None:
         # Long polls would otherwise hold uvicorn's graceful shutdown for their full timeout.
         self._world.closing = True
         self._world.updates.signal.notify()
+        await self.webhook.stop()
         await self._server.stop()
 
     async def __aenter__(self) -> FakeTelegram:
