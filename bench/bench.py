@@ -8,7 +8,14 @@ child process whose CPU time and memory are read from /proc. Targets:
 - CPU per update within 5% of the bare bot (the bare bot answers with a fixed keyboard);
 - payment to QR photo p50 <= 30 ms;
 - one reseller call per order when the webhook arrives;
-- memory (RSS) <= 1.5x the bare bot's.
+- memory (RSS) <= 1.5x the bare bot's;
+- browsing throughput >= the bare bot's.
+
+These run with the Telegram limiter off (TELEGRAM_RATE_LIMIT=0), like the bare bot. A second
+run is at the ceiling: the limiter on (30 messages a second), 50 users browsing as fast as it
+lets them, and customers buying at the same time, against a fake Telegram that answers 429 to
+anything over Telegram's limits. Targets there: payment to QR photo p50 <= 30 ms, a lone
+newcomer's first answer <= 10 ms, no 429.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from ceiling import ceiling_numbers  # noqa: E402  (bench/ is on sys.path as the script's folder)
 
 from emulators.telegram import FakeTelegram, FakeUser  # noqa: E402
 from handlers.callbacks import BuyPlan  # noqa: E402
@@ -45,23 +55,26 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-async def browse_burst(tg: FakeTelegram, pid: int, text: str) -> tuple[float, int]:
-    """CPU seconds per update while users type a country name; and RSS afterwards."""
+async def browse_burst(tg: FakeTelegram, pid: int, text: str) -> tuple[float, int, float]:
+    """CPU seconds per update while users type a country name; RSS afterwards; updates a
+    second."""
     users = [tg.user(5000 + i, f"U{i}") for i in range(20)]
     for user in users[:5]:  # warm-up: imports, caches, first queries
         await user.send_text(text)
         await user.wait_for_message(timeout=10)
     before = cpu_seconds(pid)
+    started = time.perf_counter()
     # Closed loop, one update at a time: batching by getUpdates would otherwise make the
     # numbers depend on how fast this harness happens to push.
     for i in range(UPDATES):
         user = users[i % len(users)]
         await user.send_text(text)
         await user.wait_for_message(timeout=10)
-    return (cpu_seconds(pid) - before) / UPDATES, rss_kib(pid)
+    elapsed = time.perf_counter() - started
+    return (cpu_seconds(pid) - before) / UPDATES, rss_kib(pid), UPDATES / elapsed
 
 
-async def bare_bot_numbers(workdir: Path, text: str, markup: str) -> tuple[float, int]:
+async def bare_bot_numbers(workdir: Path, text: str, markup: str) -> tuple[float, int, float]:
     async with FakeTelegram() as tg:
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -88,14 +101,21 @@ async def bare_bot_numbers(workdir: Path, text: str, markup: str) -> tuple[float
 
 async def our_bot_numbers(workdir: Path) -> dict[str, float]:
     async with FakeTelegram() as tg, running_sandbox(provisioning_delay=0.0) as sandbox:
-        bot = BotProcess.for_rig(workdir, tg, sandbox, LOG_LEVEL="WARNING", RECONCILE_SECONDS="600")
+        bot = BotProcess.for_rig(
+            workdir,
+            tg,
+            sandbox,
+            LOG_LEVEL="WARNING",
+            RECONCILE_SECONDS="600",
+            TELEGRAM_RATE_LIMIT="0",  # limiter off: the bare bot has none either
+        )
         await bot.start()
         try:
             await bot.wait_ready()
             assert bot.process is not None
             await asyncio.sleep(1.0)  # let the start-up catalog sync and wallet read finish
             calls_before = len(sandbox.state.requests)
-            cpu, rss = await browse_burst(tg, bot.process.pid, "Japan")
+            cpu, rss, throughput = await browse_burst(tg, bot.process.pid, "Japan")
             browse_calls = len(sandbox.state.requests) - calls_before
             answer = tg.calls_to("sendMessage")[-1].params
             latencies, calls_per_order = await payments(tg, sandbox)
@@ -105,6 +125,7 @@ async def our_bot_numbers(workdir: Path) -> dict[str, float]:
     return {
         "cpu": cpu,
         "rss": rss,
+        "throughput": throughput,
         "browse_reseller_calls": browse_calls,
         "p50_ms": statistics.median(latencies) * 1000,
         "p90_ms": statistics.quantiles(latencies, n=10)[-1] * 1000,
@@ -141,7 +162,11 @@ async def payments(tg: FakeTelegram, sandbox: object) -> tuple[list[float], floa
 async def main() -> int:
     with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
         ours = await our_bot_numbers(Path(second))
-        bare_cpu, bare_rss = await bare_bot_numbers(Path(first), ours["text"], ours["markup"])
+        bare_cpu, bare_rss, bare_rate = await bare_bot_numbers(
+            Path(first), ours["text"], ours["markup"]
+        )
+    with tempfile.TemporaryDirectory() as third:
+        ceiling = await ceiling_numbers(Path(third))
     cpu_ratio = ours["cpu"] / bare_cpu
     rss_ratio = ours["rss"] / bare_rss
     rows = [
@@ -181,10 +206,41 @@ async def main() -> int:
             "",
             ours["calls_per_order"] <= 1.0,
         ),
+        (
+            "browsing throughput",
+            f"{ours['throughput']:.0f}/s vs bare {bare_rate:.0f}/s",
+            f"x{ours['throughput'] / bare_rate:.2f}",
+            ours["throughput"] >= bare_rate,
+        ),
+        *ceiling_rows(ceiling),
     ]
     for name, value, ratio, ok in rows:
         print(f"{'PASS' if ok else 'MISS'}  {name:32} {value:40} {ratio}")
     return 0
+
+
+def ceiling_rows(ceiling: dict[str, float]) -> list[tuple[str, str, str, bool]]:
+    return [
+        (
+            "ceiling: payment -> QR photo p50",
+            f"{ceiling['pay_p50_ms']:.1f} ms (p90 {ceiling['pay_p90_ms']:.1f} ms)",
+            "",
+            ceiling["pay_p50_ms"] <= 30,
+        ),
+        (
+            "ceiling: newcomer's first answer",
+            f"{ceiling['newcomer_p50_ms']:.1f} ms p50 (max {ceiling['newcomer_max_ms']:.1f})",
+            "",
+            ceiling["newcomer_p50_ms"] <= 10,
+        ),
+        (
+            "ceiling: Telegram 429s",
+            f"{ceiling['too_many_requests']:.0f} "
+            f"(browsing {ceiling['browse_per_second']:.0f} answers/s)",
+            "",
+            ceiling["too_many_requests"] == 0,
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``python -m bot``: run the bot until SIGINT or SIGTERM.
+"""``python -m bot``: run the bot until SIGINT or SIGTERM; ``backup`` and ``doctor`` are
+operations (bot/commands.py).
 
 Without TELEGRAM_BOT_TOKEN (or with ``--playground``) it runs the playground instead: the bot
 with a Bot API emulator, the sandbox reseller and a chat page in one process.
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     # activation codes (storage also sets the modes itself, for other entry points).
     os.umask(0o077)
     args = sys.argv[1:] if argv is None else argv
+    if args and not args[0].startswith("-"):  # operations: python -m bot backup PATH | doctor
+        from bot.commands import run_command
+
+        return run_command(args)
     if "--playground" in args or not is_configured("TELEGRAM_BOT_TOKEN"):
         from playground.runner import main as playground_main
 
@@ -29,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, settings.secrets)
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import run

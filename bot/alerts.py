@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.telegram_limiter import Priority, telegram_priority
+
 __all__ = ["Alerts"]
 
 log = logging.getLogger(__name__)
@@ -94,12 +96,13 @@ class Alerts:
         log.warning("alert %s: %s", key, text)
         if self.bot is None:
             return False
-        for admin_id in self._admin_ids:
-            try:
-                # Plain text: an alert quotes reseller and customer data as they are.
-                await self.bot.send_message(admin_id, "⚠️ " + text, parse_mode=None)
-            except TelegramError as error:
-                log.warning("could not alert admin %s: %s", admin_id, error)
+        with telegram_priority(Priority.ALERT):  # customers' messages go out first
+            for admin_id in self._admin_ids:
+                try:
+                    # Plain text: an alert quotes reseller and customer data as they are.
+                    await self.bot.send_message(admin_id, "⚠️ " + text, parse_mode=None)
+                except TelegramError as error:
+                    log.warning("could not alert admin %s: %s", admin_id, error)
         return True
 
 

@@ -14,7 +14,7 @@ import httpx
 from starlette.routing import BaseRoute
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
@@ -25,10 +25,19 @@ from bot.http_limits import LISTENER_LIMITS
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.in_process import in_process
 from bot.listener import ListenerHooks, create_listener
+from bot.metrics import CountingRequest, TimedApplication, metrics_route, render
 from bot.orders import Orders
-from bot.pikasim import PikaSimClient, Priority, RequestBudget
+from bot.pikasim import PikaSimClient, RequestBudget
+from bot.pikasim import Priority as ResellerPriority
 from bot.services import Services
 from bot.settings import Settings
+from bot.telegram_limiter import (
+    Priority,
+    PriorityRateLimiter,
+    set_update_priority,
+    telegram_priority,
+)
+from bot.telegram_webhook import TelegramWebhook
 from bot.wallet import Wallet
 from handlers.context import BotApp, BotContext
 from storage import Storage
@@ -85,7 +94,7 @@ def _budget(limit: int) -> RequestBudget:
         limit=limit,
         window=60.0,
         order_reserve=limit // 6,
-        max_wait={Priority.CUSTOMER: CUSTOMER_WAIT_SECONDS},
+        max_wait={ResellerPriority.CUSTOMER: CUSTOMER_WAIT_SECONDS},
     )
 
 
@@ -114,13 +123,22 @@ def build_application(services: Services) -> BotApp:
     from handlers.delivery import Notifier
 
     settings = services.settings
-    application = (
+    builder: Any = (  # Any: rate_limiter() changes the builder's type parameters
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_api_url.replace("/bot", "/file/bot"))
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(8)
+    )
+    concurrent = 8
+    if settings.telegram_rate_limit:  # 0: no limiter at all
+        builder = builder.rate_limiter(PriorityRateLimiter(settings.telegram_rate_limit))
+        # Handlers waiting for the wire must not hold the slots a payment needs to start.
+        concurrent = 64
+    application: TimedApplication = (
+        builder.concurrent_updates(concurrent)
+        .application_class(TimedApplication)
+        .request(CountingRequest(services.metrics, connection_pool_size=256))
+        .get_updates_request(CountingRequest(services.metrics, connection_pool_size=1))
         .context_types(ContextTypes(context=BotContext))
         # Every text the bot sends is HTML, never with a link preview (alerts opt out).
         .defaults(
@@ -131,10 +149,13 @@ def build_application(services: Services) -> BotApp:
         )
         .build()
     )
+    application.metrics = services.metrics
     application.bot_data["services"] = services
     services.alerts.bot = application.bot
     # Application tasks are awaited on stop(), so work in flight finishes cleanly.
     services.orders.connect(application.bot, Notifier(application.bot), application.create_task)
+    if settings.telegram_rate_limit:  # first of all, so what the handlers send inherits it
+        application.add_handler(TypeHandler(object, set_update_priority), group=-2)
     register_handlers(application)
     return application
 
@@ -160,7 +181,9 @@ async def serve(
     """
     async with open_services(settings) as services:
         application = build_application(services)
-        listener = create_listener(_listener_hooks(services, application), extra_routes)
+        webhook = TelegramWebhook.from_settings(settings)  # None: the bot polls
+        routes = [*extra_routes, *_operations_routes(services, application, webhook)]
+        listener = create_listener(_listener_hooks(services, application), routes)
         if services.sandbox is not None:
             # Marked in-process: the public route refuses sandbox webhooks from the network.
             transport = httpx.ASGITransport(app=in_process(listener))
@@ -172,14 +195,15 @@ async def serve(
         log.info("HTTP listener on %s:%d", settings.http_host, server.port)
         try:
             async with application:
-                await _start_bot(application, services)
+                await _start_bot(application, services, webhook)
                 if on_ready is not None:
                     on_ready(services, server)
                 await stop.wait()
                 log.info("stopping")
                 services.ready = False
                 await services.catalog.close()  # a first sync may still be retrying
-                await application.updater.stop()  # type: ignore[union-attr]
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
                 await services.orders.shutdown()
                 await application.stop()
         finally:
@@ -188,16 +212,20 @@ async def serve(
     log.info("stopped")
 
 
-async def _start_bot(application: BotApp, services: Services) -> None:
+async def _start_bot(
+    application: BotApp, services: Services, webhook: TelegramWebhook | None
+) -> None:
     from handlers import on_startup
 
     await on_startup(application)
     services.languages = await services.storage.users.languages()
     await services.orders.register_webhook(EMBEDDED_BOT_URL)
-    # Never drop pending updates: they may hold a successful_payment.
-    await application.updater.start_polling(  # type: ignore[union-attr]
-        drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, timeout=10
-    )
+    if webhook is not None:
+        await webhook.register(application)
+    else:  # polling deletes any webhook left from before; never drops pending updates
+        await application.updater.start_polling(  # type: ignore[union-attr]
+            drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, timeout=10
+        )
     await application.start()
     _schedule_jobs(application, services)
     services.ready = True
@@ -213,7 +241,9 @@ def _schedule_jobs(application: BotApp, services: Services) -> None:
     settings = services.settings
 
     async def reconcile(context: BotContext) -> None:
-        await services.orders.reconcile()
+        with telegram_priority(Priority.PAYMENT):  # it delivers eSIMs and refunds
+            await services.orders.reconcile()
+        services.metrics.reconciled()
 
     async def sync_catalog(context: BotContext) -> None:
         await services.catalog.refresh_if_stale()
@@ -230,19 +260,52 @@ def _schedule_jobs(application: BotApp, services: Services) -> None:
 
     async def at_start() -> None:
         # Finish what the last run left half-done, off the start path.
-        await services.orders.reconcile()
+        with telegram_priority(Priority.PAYMENT):
+            await services.orders.reconcile()
+        services.metrics.reconciled()
         await services.wallet.refresh()
         await services.wallet.alert_if_low()
 
     # The first catalog sync retries on its own until the shop has something to sell.
     services.catalog.start()
     application.create_task(at_start(), name="start-up checks")
+    if settings.backup_dir is not None:
+        _schedule_backups(application, services)
     interval = settings.reconcile_seconds
     jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
     jobs.run_repeating(check_wallet, interval=300, first=300, name="wallet")
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
     jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
     jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
+
+
+def _schedule_backups(application: BotApp, services: Services) -> None:
+    from bot.backup import DAY, daily_backup, next_backup_in
+
+    settings = services.settings
+    folder = settings.backup_dir
+    assert folder is not None and application.job_queue is not None
+
+    async def backup(context: BotContext) -> None:
+        report = await daily_backup(settings.database_path, folder, settings.backup_keep)
+        if report is None:
+            await services.alerts.send("backup-failed", f"The daily backup to {folder} failed.")
+
+    first = next_backup_in(folder)
+    application.job_queue.run_repeating(backup, interval=DAY, first=first, name="backup")
+
+
+def _operations_routes(
+    services: Services, application: BotApp, webhook: TelegramWebhook | None
+) -> list[BaseRoute]:
+    """Telegram's webhook (when TELEGRAM_WEBHOOK_URL is set) and /metrics (with a token)."""
+    routes: list[BaseRoute] = []
+    if webhook is not None:
+        routes.append(webhook.route(application, services.metrics.count_webhook))
+    token = services.settings.metrics_token
+    if token is not None:
+        routes.append(metrics_route(token.get_secret_value(), lambda: render(services)))
+    return routes
 
 
 def _listener_hooks(services: Services, application: BotApp) -> ListenerHooks:
@@ -270,11 +333,13 @@ def _listener_hooks(services: Services, application: BotApp) -> ListenerHooks:
             f"A reseller webhook with a bad signature was rejected (from {client}).",
         )
 
-    return ListenerHooks(
+    hooks = ListenerHooks(
         webhook_secret=services.settings.webhook_secret,
         health=health,
         store_event=services.storage.webhook_events.store,
         enqueue_event=enqueue,
         on_bad_signature=bad_signature,
         in_process_only=services.sandbox is not None,
+        count_webhook=services.metrics.count_webhook,
     )
+    return hooks

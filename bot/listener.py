@@ -49,6 +49,7 @@ class ListenerHooks:
     on_bad_signature: Callable[[str], Awaitable[None]]
     # The embedded sandbox: its webhooks arrive in-process only; the network route refuses.
     in_process_only: bool = False
+    count_webhook: Callable[[str, str], None] = lambda source, outcome: None  # /metrics
 
 
 def webhook_dedup_key(payload: dict[str, Any], raw_body: bytes) -> str:
@@ -102,6 +103,7 @@ def create_listener(hooks: ListenerHooks, extra_routes: Sequence[BaseRoute] = ()
             return JSONResponse({"success": False, "error": "not accepted"}, status_code=403)
         body = await _read_capped(request)
         if body is None:
+            hooks.count_webhook("pikasim", "too_large")
             return _error("body too large", 413)
         signature = request.headers.get("x-webhook-signature")
         verified: bool | None = verify_raw(body, signature, hooks.webhook_secret)
@@ -112,25 +114,31 @@ def create_listener(hooks: ListenerHooks, extra_routes: Sequence[BaseRoute] = ()
         if not verified:
             client = request.client.host if request.client else "unknown"
             log.warning("rejected a reseller webhook with a bad signature from %s", client)
+            hooks.count_webhook("pikasim", "bad_signature")
             await hooks.on_bad_signature(client)
             return _error("bad signature", 401)
         try:
             payload = json.loads(body.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError too: PikaSim sends UTF-8 only
+            hooks.count_webhook("pikasim", "malformed")
             return _error("invalid JSON", 400)
         if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+            hooks.count_webhook("pikasim", "malformed")
             return _error("no event", 400)
         stale = _stale_reason(payload)
         if stale is not None:
             log.warning("rejected a signed reseller webhook %s: %s", payload["event"], stale)
+            hooks.count_webhook("pikasim", "stale")
             return _error(stale, 400)
         event_id = await hooks.store_event(
             webhook_dedup_key(payload, body), payload["event"], body.decode("utf-8")
         )
         if event_id is None:
             log.info("duplicate reseller webhook %s ignored", payload["event"])
+            hooks.count_webhook("pikasim", "duplicate")
             return JSONResponse({"success": True, "duplicate": True})
         await hooks.enqueue_event(event_id)
+        hooks.count_webhook("pikasim", "accepted")
         return JSONResponse({"success": True})
 
     return Starlette(

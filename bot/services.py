@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.metrics import Metrics
+
 if TYPE_CHECKING:
     from bot.alerts import Alerts
     from bot.catalog import CatalogService
@@ -31,6 +33,7 @@ class Services:
     sandbox: Any = None  # the embedded sandbox's state, when no API key is set
     ready: bool = False
     languages: dict[int, str] = field(default_factory=dict)  # user id -> chosen language
+    metrics: Metrics = field(default_factory=Metrics)  # in-memory counters for /metrics
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids

@@ -157,6 +157,18 @@ def _path(raw: str) -> Path:
     return Path(raw.strip())
 
 
+def _webhook_secret(raw: str) -> Secret | None:
+    value = raw.strip()
+    if value and not (len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-")
+                                                 for c in value)):  # fmt: skip
+        raise _Invalid("must be 1-256 characters: letters, digits, _ and - (Telegram's rule)")
+    return Secret(value) if value else None
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()) if raw.strip() else None
+
+
 _REQUIRED = object()
 
 # Every field of Settings has an entry here (a test checks it).
@@ -186,6 +198,14 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "sandbox_provisioning_delay": (_number(0), "3"),
     "sandbox_open": (_flag, "0"),
     "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
+    # Operations (issue 13)
+    "metrics_token": (_optional_secret, ""),
+    "log_format": (_choice("text", "json"), "text"),
+    "backup_dir": (_optional_path, ""),
+    "backup_keep": (_integer(1), "7"),
+    "telegram_rate_limit": (_integer(0, 1000), "30"),
+    "telegram_webhook_url": (_optional_url, ""),
+    "telegram_webhook_secret": (_webhook_secret, ""),
 }
 
 
@@ -214,6 +234,13 @@ class Settings:
     sandbox_provisioning_delay: float
     sandbox_open: bool  # embedded sandbox: anyone may buy (Stars refunded), not only admins
     log_level: str
+    metrics_token: Secret | None = None
+    log_format: str = "text"
+    backup_dir: Path | None = None
+    backup_keep: int = 7
+    telegram_rate_limit: int = 30
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: Secret | None = None
     # Not a variable: set by the playground, whose Telegram is an emulator and whose Stars are
     # simulated, so its sandbox sales are demonstrations, not rehearsals with real money.
     simulated_stars: bool = False
@@ -252,7 +279,13 @@ class Settings:
     @property
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can mask them."""
-        candidates = (self.telegram_bot_token, self.pikasim_api_key, self.pikasim_webhook_secret)
+        candidates: tuple[Secret | None, ...] = (
+            self.telegram_bot_token,
+            self.pikasim_api_key,
+            self.pikasim_webhook_secret,
+            self.metrics_token,
+            self.telegram_webhook_secret,
+        )
         values = [secret.get_secret_value() for secret in candidates if secret is not None]
         return [*values, SANDBOX_WEBHOOK_SECRET] if self.uses_sandbox else values
 
@@ -318,11 +351,17 @@ def _typed(name: str, value: object) -> object:
     """An override given as a Python value: wrap secrets and sets like parsed text would be."""
     if value is None:
         return None
-    if name in ("telegram_bot_token", "pikasim_api_key", "pikasim_webhook_secret"):
+    if name in (
+        "telegram_bot_token",
+        "pikasim_api_key",
+        "pikasim_webhook_secret",
+        "metrics_token",
+        "telegram_webhook_secret",
+    ):
         return value if isinstance(value, Secret) else Secret(str(value))
     if name in ("admin_ids", "allowed_user_ids"):
         return frozenset(value)  # type: ignore[call-overload]
-    if name == "database_path":
+    if name in ("database_path", "backup_dir"):
         return Path(str(value))
     return value
 

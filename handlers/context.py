@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update, User
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import CallbackContext, ExtBot
 
+from bot.app_types import BotApp
 from bot.i18n import pick_language
 from bot.services import Services
 
@@ -22,9 +23,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     _user: User | None = None
 
     @classmethod
-    def from_update(
-        cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
-    ) -> BotContext:
+    def from_update(cls, update: object, application: BotApp) -> BotContext:
         # Keep the user, so that ``language`` can be read (and re-read after /language).
         context = super().from_update(update, application)
         if isinstance(update, Update):
@@ -44,7 +43,3 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         if user is None:
             return "en"
         return pick_language(self.services.languages.get(user.id), user.language_code)
-
-
-# The bot's Application, spelled once (its handlers receive a BotContext; see bot.app).
-BotApp = Application[Any, Any, Any, Any, Any, Any]

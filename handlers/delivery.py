@@ -72,6 +72,15 @@ def esim_keyboard(language: str, iccid: str) -> InlineKeyboardMarkup:
 class Notifier:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
+        # order id -> "payment received" message id, known before the database has it: the
+        # pipeline may load the order for delivery while that message is still on its way
+        # (it waits its turn on the wire), and must still turn it into "ready".
+        self._progress_ids: dict[int, int] = {}
+
+    def progress_sent(self, order_id: int, message_id: int) -> None:
+        if len(self._progress_ids) > 1024:  # only ever needed for seconds
+            self._progress_ids.clear()
+        self._progress_ids[order_id] = message_id
 
     async def progress(self, order: Order, stage: str) -> int | None:
         """Show ``stage`` in the order's progress message (edited in place); returns its id."""
@@ -107,10 +116,11 @@ class Notifier:
             sent = await self._send(order.user_id, text, markup) is not None
         else:
             sent = await self._send_photo(order, png, caption, markup)
-        if sent and order.progress_message_id is not None:
+        progress_id = self._progress_ids.pop(order.id, None) or order.progress_message_id
+        if sent and progress_id is not None:
             await self._edit(
                 order.chat_id,
-                order.progress_message_id,
+                progress_id,
                 t(language, "progress.delivered", reference=order.reference),
             )
 

@@ -2,10 +2,10 @@
 
 Layers, top to bottom (a module may import its own layer and the ones below, never above):
 
-    entry     bot.__main__, bot.app, playground          start-up and wiring
+    entry     bot.__main__, bot.app, playground, …       start-up, wiring, operations commands
     handlers  handlers                                    what the bot says and does
     services  bot.orders, bot.catalog, bot.wallet, …     what the bot knows how to do
-    edge      bot.listener, bot.asgi_server, …           the HTTP listener
+    edge      bot.listener, bot.telegram_limiter, …      the HTTP listener, the wire to Telegram
     clients   bot.pikasim, storage                       the reseller API and the database
     leaves    bot.i18n, bot.settings, bot.pricing, …     no project imports above them
 
@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage", "emulators", "playground")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry", ("bot.__main__", "bot.app", "playground")),
+    ("entry", ("bot.__main__", "bot.app", "bot.commands", "bot.doctor", "playground")),
     ("handlers", ("handlers",)),
     (
         "services",
@@ -37,7 +37,19 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "bot.services",
         ),
     ),
-    ("edge", ("bot.listener", "bot.asgi_server", "bot.http_limits", "bot.in_process")),
+    (
+        "edge",
+        (
+            "bot.listener",
+            "bot.asgi_server",
+            "bot.http_limits",
+            "bot.in_process",
+            "bot.telegram_webhook",
+            "bot.telegram_limiter",
+            "bot.metrics",
+            "bot.backup",
+        ),
+    ),
     ("clients", ("bot.pikasim", "storage")),
     (
         "leaves",
@@ -50,6 +62,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "bot.countries",
             "bot.logs",
             "bot.events",
+            "bot.app_types",
             "bot",  # the package itself
         ),
     ),

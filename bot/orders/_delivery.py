@@ -14,6 +14,10 @@ __all__ = ["Delivery"]
 
 
 class Delivery(Protocol):
+    def progress_sent(self, order_id: int, message_id: int) -> None:
+        """The order's progress message went out (the eSIM may be on the wire before the
+        order's row says so: delivery still turns that message into "ready")."""
+
     async def progress(self, order: Order, stage: str) -> int | None:
         """Show ``stage`` in the order's progress message; returns the message id."""
 

@@ -153,6 +153,7 @@ class Orders:
 
     async def progress_message(self, order: Order, message_id: int) -> None:
         """Remember the message that shows the order's progress (edited as it moves)."""
+        self._core.delivery.progress_sent(order.id, message_id)
         await self._core.storage.orders.update(order, progress_message_id=message_id)
 
     async def mark_paid_without_stars(self, order: Order) -> Order:

@@ -140,6 +140,11 @@ class RequestBudget:
         """Seconds left in a pause ordered by the server (0 when none)."""
         return max(0.0, self._paused_until - self._clock())
 
+    def used(self) -> int:
+        """Requests counting against the limit now: running, or ended within the window."""
+        horizon = self._clock() - self.window
+        return sum(1 for slot in self._slots if slot.ended is None or slot.ended > horizon)
+
     def start_times(self) -> list[float]:
         """Start times (``clock`` seconds) of the most recent requests, oldest first."""
         return [started for started, _ in self._history]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
@@ -94,6 +96,8 @@ class PikaSimClient:
         # counters for tests and operations
         self.requests_sent = 0
         self.retries = 0
+        # (endpoint, outcome) -> attempts, e.g. ("GET /esims/{id}", "2xx"), for /metrics
+        self.outcomes: Counter[tuple[str, str]] = Counter()
 
     def __repr__(self) -> str:  # never show the key
         return f"PikaSimClient(base_url={self.base_url!r})"
@@ -365,6 +369,13 @@ class PikaSimClient:
         data = _data(body, "PUT /webhook", top_level_keys=("webhookUrl",))
         return self._model(WebhookSettings, data, "PUT /webhook")
 
+    async def webhook_settings(
+        self, *, priority: Priority = Priority.BACKGROUND
+    ) -> WebhookSettings:
+        body = await self._request("GET", "/webhook", priority=priority)
+        data = _data(body, "GET /webhook", top_level_keys=("webhookUrl",))
+        return self._model(WebhookSettings, data, "GET /webhook")
+
     async def test_webhook(self, *, priority: Priority = Priority.BACKGROUND) -> WebhookTestResult:
         body = await self._request("POST", "/webhook/test", json={}, priority=priority)
         data = body.get("data")
@@ -418,6 +429,7 @@ class PikaSimClient:
                 ) from exc
             finally:
                 self.budget.release(slot)
+                self.outcomes[(_endpoint(method, path), _outcome(response))] += 1
 
             if response is None:
                 assert failure is not None
@@ -569,6 +581,24 @@ class PikaSimClient:
                 method=method,
                 path=path,
             ) from exc
+
+
+# A path segment made of lower-case words is part of the route; anything else is an id or code.
+_ROUTE_SEGMENT = re.compile(r"^[a-z][a-z_-]*$")
+
+
+def _endpoint(method: str, path: str) -> str:
+    """``GET /esims/{id}/usage``: one label per route, not one per eSIM."""
+    route = path.split("?", 1)[0]
+    parts = [p if _ROUTE_SEGMENT.match(p) else "{id}" for p in route.strip("/").split("/")]
+    return f"{method} /" + "/".join(parts)
+
+
+def _outcome(response: httpx.Response | None) -> str:
+    if response is None:
+        return "error"
+    status = response.status_code
+    return "429" if status == 429 else f"{status // 100}xx"
 
 
 def _not_cancellable(status: int, body: Mapping[str, Any], method: str, path: str) -> PikaSimError:

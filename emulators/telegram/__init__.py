@@ -4,6 +4,7 @@ Tests drive it with simulated users; the playground (``python -m bot`` without a
 it behind a chat page. ``BotApiEmulator`` is the same class as ``FakeTelegram``.
 """
 
+from emulators.telegram._flood import FloodControl
 from emulators.telegram.fake_telegram import (
     FakeTelegram,
     FakeUser,
@@ -19,6 +20,7 @@ __all__ = [
     "BotApiEmulator",
     "FakeTelegram",
     "FakeUser",
+    "FloodControl",
     "PaymentDeclined",
     "RecordedCall",
     "StarPayment",

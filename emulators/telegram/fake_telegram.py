@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from bot.asgi_server import BackgroundServer
 from emulators.telegram._api import BotApi
+from emulators.telegram._flood import FloodControl
 from emulators.telegram._messages import command_entities
 from emulators.telegram._state import (
     JSON,
@@ -37,6 +38,7 @@ from emulators.telegram._state import (
     StarRefund,
     World,
 )
+from emulators.telegram._webhook import WebhookDelivery
 from emulators.telegram._wire import (
     ApiError,
     UploadedFile,
@@ -80,10 +82,16 @@ class FakeTelegram:
         *,
         bot_first_name: str = "eSIM Test Bot",
         strict_html: bool = True,
+        flood_control: FloodControl | None = None,
     ) -> None:
         self.token = token
+        self.flood_control = flood_control  # None: no flood limits, answer everything
         self._world = World(token, bot_username, bot_first_name)
         self._api = BotApi(self._world, strict_html=strict_html)
+        # Webhook mode: setWebhook makes the fake POST updates to the bot, with retries.
+        self.webhook = WebhookDelivery(self._world)
+        self._api.handlers["setwebhook"] = self.webhook.set_webhook
+        self._api.handlers["getwebhookinfo"] = self.webhook.get_webhook_info
         self._users: dict[int, FakeUser] = {}
         self.app = Starlette(
             routes=[
@@ -99,11 +107,13 @@ class FakeTelegram:
     async def start(self) -> None:
         self._world.closing = False
         await self._server.start()
+        self.webhook.start()
 
     async def stop(self) -> None:
         # Long polls would otherwise hold uvicorn's graceful shutdown for their full timeout.
         self._world.closing = True
         self._world.updates.signal.notify()
+        await self.webhook.stop()
         await self._server.stop()
 
     async def __aenter__(self) -> FakeTelegram:
@@ -289,6 +299,11 @@ class FakeTelegram:
         handler = self._api.handlers.get(method)
         if handler is None:
             raise ApiError(404, "Not Found")
+        if self.flood_control is not None:
+            retry_after = self.flood_control.check(method, params)
+            if retry_after is not None:
+                description = f"Too Many Requests: retry after {retry_after}"
+                raise ApiError(429, description, {"retry_after": retry_after})
         queued = self._world.failures.get(method)
         failure = queued.pop(0) if queued else None
         if failure is not None:

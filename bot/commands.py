@@ -1,0 +1,53 @@
+"""Operator commands: ``python -m bot backup PATH`` and ``python -m bot doctor``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+__all__ = ["run_command"]
+
+USAGE = "usage: python -m bot [backup PATH | doctor]"
+
+
+def run_command(args: list[str]) -> int:
+    command, rest = args[0], args[1:]
+    if command in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if command not in ("backup", "doctor") or (command == "backup") != (len(rest) == 1):
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    if command == "backup":
+        return _backup(settings, Path(rest[0]))
+    return _doctor(settings)
+
+
+def _backup(settings: Settings, target: Path) -> int:
+    from bot.backup import BackupError, backup_database
+
+    try:
+        report = backup_database(settings.database_path, target)
+    except (BackupError, OSError) as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return 1
+    print(report.describe())
+    return 0
+
+
+def _doctor(settings: Settings) -> int:
+    import asyncio
+
+    from bot.doctor import run_doctor
+    from bot.logs import configure_logging
+
+    # Library warnings (retries) go through the same masking as the bot's logs.
+    configure_logging("WARNING", settings.secrets, settings.log_format)
+    return asyncio.run(run_doctor(settings))
