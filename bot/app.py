@@ -25,6 +25,7 @@ from bot.in_process import in_process
 from bot.listener import ListenerHooks, create_listener
 from bot.orders import Orders
 from bot.pikasim import PikaSimClient, Priority, RequestBudget
+from bot.reach import Reach
 from bot.services import Services
 from bot.settings import Settings
 from bot.wallet import Wallet
@@ -62,6 +63,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         orders=orders,
         alerts=alerts,
         wallet=wallet,
+        reach=Reach(storage),
         sandbox=sandbox,
     )
     try:
@@ -122,7 +124,8 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
     application.bot_data["services"] = services
     services.alerts.bot = application.bot
     # Application tasks are awaited on stop(), so work in flight finishes cleanly.
-    services.orders.connect(application.bot, Notifier(application.bot), application.create_task)
+    notifier = Notifier(application.bot, services.reach)
+    services.orders.connect(application.bot, notifier, application.create_task)
     register_handlers(application)
     return application
 
@@ -183,6 +186,7 @@ async def _start_bot(
 
     await on_startup(application)
     services.languages = await services.storage.users.languages()
+    await services.reach.load()
     await services.orders.register_webhook(EMBEDDED_BOT_URL)
     # Never drop pending updates: they may hold a successful_payment.
     await application.updater.start_polling(  # type: ignore[union-attr]
@@ -235,6 +239,26 @@ def _schedule_jobs(
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
     jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
     jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
+    _schedule_care(application, services)
+
+
+def _schedule_care(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    """After the sale: low-data alerts, expiry reminders, status changes (bot/care.py)."""
+    from bot.care import Care
+    from handlers.care_notices import CareMessages
+
+    care = Care(services.settings, services.storage, services.reseller, services.reach)
+    care.connect(CareMessages(application.bot, services.reach))
+    application.bot_data["care"] = care
+
+    async def care_round(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await care.run_round(keep_going=lambda: application.running)
+
+    interval = services.settings.care_interval_seconds
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(care_round, interval=interval, first=interval, name="care")
 
 
 def _listener_hooks(

@@ -186,6 +186,10 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "sandbox_provisioning_delay": (_number(0), "3"),
     "sandbox_open": (_flag, "0"),
     "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
+    # After the sale (bot/care.py): usage polling's share of the reseller budget, its round.
+    "care_budget_percent": (_integer(0, 50), "20"),
+    "care_interval_seconds": (_integer(1), "900"),
+    "refund_days": (_integer(0, 3650), "30"),  # self-service refunds; 0 turns them off
 }
 
 
@@ -214,6 +218,9 @@ class Settings:
     sandbox_provisioning_delay: float
     sandbox_open: bool  # embedded sandbox: anyone may buy (Stars refunded), not only admins
     log_level: str
+    care_budget_percent: int  # 0: no usage polling (expiry reminders still go out)
+    care_interval_seconds: int
+    refund_days: int
     # Not a variable: set by the playground, whose Telegram is an emulator and whose Stars are
     # simulated, so its sandbox sales are demonstrations, not rehearsals with real money.
     simulated_stars: bool = False

@@ -34,6 +34,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "tb": re.compile(rf"({_ICCID}):({_CODE})"),  # buy a top-up
     "i": re.compile(rf"({_ICCID})"),  # install guide
     "l": re.compile(r"(en|es|ru)"),  # language
+    "s": re.compile(r"(rem):(on|off)"),  # /settings: reminders on or off
+    "cr": re.compile(rf"({_ICCID})"),  # cancel and refund an unused eSIM: what will happen
+    "cy": re.compile(rf"({_ICCID})"),  # cancel and refund: confirmed
     "a": re.compile(r"([a-z]{1,12})(?::([A-Za-z0-9_\-]{1,40}))?(?::([A-Za-z0-9_\-]{1,40}))?"),
 }
 

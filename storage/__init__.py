@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.audit import AuditRepo
+from storage.care import CareRepo, Watched
 from storage.catalog import CatalogRepo, Plan
 from storage.db import ConstraintViolation, Database, Transaction, now
 from storage.esims import Esim, EsimsRepo
@@ -37,6 +38,7 @@ __all__ = [
     "Storage",
     "Transaction",
     "User",
+    "Watched",
     "WebhookEvent",
     "now",
 ]
@@ -56,6 +58,7 @@ class Storage:
         self.webhook_events = WebhookEventsRepo(self.db)
         self.audit = AuditRepo(self.db)
         self.meta = MetaRepo(self.db)
+        self.care = CareRepo(self.db)
 
     async def open(self) -> None:
         await self.db.open()

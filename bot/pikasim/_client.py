@@ -273,9 +273,11 @@ class PikaSimClient:
             data = data["esim"]
         return self._model(Esim, data, f"GET {path}")
 
-    async def usage(self, iccid: str, *, priority: Priority = Priority.CUSTOMER) -> Usage:
+    async def usage(
+        self, iccid: str, *, priority: Priority = Priority.CUSTOMER, retry: bool = True
+    ) -> Usage:
         path = f"/esims/{_segment(iccid, 'ICCID')}/usage"
-        body = await self._request("GET", path, priority=priority)
+        body = await self._request("GET", path, priority=priority, retry=retry)
         return self._model(Usage, _data(body, f"GET {path}"), f"GET {path}")
 
     async def topup_options(

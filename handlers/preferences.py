@@ -1,0 +1,105 @@
+"""/settings for customers (reminders on or off, language), and who blocked the bot.
+
+A user who blocked the bot is remembered when Telegram refuses a message (``bot.reach``) or
+says so (a ``my_chat_member`` update); the moment they write to the bot again, or unblock it,
+messages resume. The check on every update is a set look-up, no query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.i18n import LANGUAGES, t
+from handlers.callbacks import build, parse
+from handlers.common import answer, language_of, remember_user, services_of, show
+
+__all__ = ["REACH_GROUP", "on_settings", "register"]
+
+REACH_GROUP = -4  # before everything: a user who writes has not blocked us
+
+
+async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    await remember_user(update, context)
+    row = await services_of(context).storage.users.get(user.id)
+    await _show(update, context, row is None or bool(row.reminders))
+
+
+async def _show(update: Update, context: ContextTypes.DEFAULT_TYPE, reminders: bool) -> None:
+    language = language_of(update, context)
+    text = t(
+        language,
+        "settings.text",
+        reminders=t(language, "settings.on" if reminders else "settings.off"),
+        language=LANGUAGES[language],
+    )
+    toggle = "off" if reminders else "on"
+    rows = [
+        [
+            InlineKeyboardButton(
+                t(language, f"settings.button.reminders_{toggle}"),
+                callback_data=build("s", "rem", toggle),
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                t(language, "settings.button.language"), callback_data=build("m", "lang")
+            )
+        ],
+    ]
+    await show(update, text, InlineKeyboardMarkup(rows))
+
+
+async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    callback = parse(query.data if query else None)
+    user = update.effective_user
+    language = language_of(update, context)
+    if callback is None or user is None:
+        await answer(query, t(language, "common.stale"), alert=True)
+        return
+    on = callback.arg(1) == "on"
+    await remember_user(update, context)  # set_reminders updates an existing row
+    await services_of(context).storage.users.set_reminders(user.id, on)
+    await answer(query, t(language, "settings.saved_on" if on else "settings.saved_off"))
+    await _show(update, context, on)
+
+
+async def _seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone who writes or taps has not blocked us (a set look-up; a write only if marked)."""
+    user = update.effective_user
+    if user is not None and update.my_chat_member is None:
+        reach = services_of(context).reach
+        if reach.blocked(user.id):
+            await reach.back(user.id)
+
+
+async def _membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram tells the bot when a user blocks it (kicked) or unblocks it (member)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    reach = services_of(context).reach
+    if change.new_chat_member.status == ChatMember.BANNED:
+        await reach.forbidden(change.from_user.id)
+    elif change.new_chat_member.status == ChatMember.MEMBER:
+        await reach.back(change.from_user.id)
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(TypeHandler(Update, _seen), group=REACH_GROUP)
+    application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(CommandHandler("settings", on_settings))
+    application.add_handler(CallbackQueryHandler(on_settings_button, pattern=r"^s:"))
