@@ -29,6 +29,7 @@ from handlers.callbacks import build, parse
 from handlers.common import answer, language_of, services_of, show
 from handlers.delivery import esim_keyboard, install_links
 from handlers.pacing import pacing_of
+from handlers.self_refund import cancel_rows
 from storage import Esim, OrderKind, now
 
 __all__ = [
@@ -243,7 +244,11 @@ async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         status=status_text(language, esim.status),
         left=_left_text(language, esim),
     )
-    rows = [*esim_keyboard(language, esim.iccid).inline_keyboard, _back_to_list(language)]
+    rows = [
+        *esim_keyboard(language, esim.iccid).inline_keyboard,
+        *await cancel_rows(context, esim, language),  # never installed: cancel and refund
+        _back_to_list(language),
+    ]
     await show(update, text, InlineKeyboardMarkup(rows))
 
 
