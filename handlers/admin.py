@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers import (
     admin_audit,
+    admin_broadcast,
     admin_orders,
     admin_refund,
     admin_stats,
@@ -51,6 +52,7 @@ COMMANDS: dict[str, Handler] = {
     "transactions": admin_wallet.on_transactions,
     "deposit": admin_wallet.on_deposit,
     "webhook": admin_webhook.on_webhook,
+    "broadcast": admin_broadcast.on_broadcast,
 }
 
 # ``a:<action>:...`` -> handler
@@ -63,6 +65,8 @@ BUTTONS: dict[str, ButtonHandler] = {
     "ol": admin_orders.on_orders_page,
     "tx": admin_wallet.on_transactions_page,
     "wt": admin_webhook.on_webhook_test,
+    "bs": admin_broadcast.on_broadcast_button,
+    "bx": admin_broadcast.on_broadcast_button,
 }
 
 

@@ -80,7 +80,12 @@ async def on_settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def _seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Someone who writes or taps has not blocked us (a set look-up; a write only if marked)."""
     user = update.effective_user
-    if user is not None and update.my_chat_member is None:
+    message = update.message
+    # Only what the user did: Telegram's own service messages (a refund notice) are not that.
+    acted = update.callback_query is not None or (
+        message is not None and message.refunded_payment is None
+    )
+    if user is not None and acted:
         reach = services_of(context).reach
         if reach.blocked(user.id):
             await reach.back(user.id)
