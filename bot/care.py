@@ -156,7 +156,7 @@ class Care:
         self, watched: list[Watched], report: RoundReport, keep_going: Callable[[], bool]
     ) -> None:
         deadline = time.monotonic() + self._settings.care_interval_seconds * 0.9
-        due = sorted((w for w in watched if valid_iccid(w.esim.iccid)), key=_urgency)
+        due = sorted((w for w in watched if _pollable(w)), key=_urgency)
         for index, item in enumerate(due):
             if not keep_going() or not await self.share.wait(deadline, keep_going):
                 report.skipped = len(due) - index
@@ -238,6 +238,15 @@ class Care:
             await self._storage.care.release(iccid, notice)
         elif result == "sent":
             report.notices.append((iccid, notice.split(":", 1)[0]))
+
+
+def _pollable(watched: Watched) -> bool:
+    """Worth a reseller call: a valid ICCID, not expired (by its status or stored expiry)."""
+    expires = _parse_expiry(watched.esim.expires_at)
+    expired = (watched.esim.status or "").upper() == "EXPIRED" or (
+        expires is not None and expires <= time.time()
+    )
+    return valid_iccid(watched.esim.iccid) and not expired
 
 
 def _tellable(watched: Watched) -> bool:

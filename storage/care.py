@@ -16,12 +16,12 @@ from storage.esims import Esim
 __all__ = ["CareRepo", "Watched"]
 
 _ESIM_FIELDS = tuple(field.name for field in dataclasses.fields(Esim))
-_FINAL = ("EXPIRED", "CANCELLED", "REVOKED")
+_GONE = ("CANCELLED", "REVOKED")  # expired ones stay: they may still be owed the expiry note
 
 
 @dataclass(frozen=True, slots=True)
 class Watched:
-    """A delivered eSIM that is not final, with what its owner wants."""
+    """A delivered eSIM that is not cancelled, with what its owner wants."""
 
     esim: Esim
     reminders: bool
@@ -35,7 +35,7 @@ class CareRepo:
         self._db = db
 
     async def watched(self) -> list[Watched]:
-        marks = ", ".join("?" for _ in _FINAL)
+        marks = ", ".join("?" for _ in _GONE)
         rows = await self._db.fetchall(
             "SELECT e.*, u.reminders AS u_reminders, u.blocked_at AS u_blocked_at,"
             " COALESCE(u.language, o.language, u.language_code) AS u_language,"
@@ -44,7 +44,7 @@ class CareRepo:
             " LEFT JOIN users u ON u.id = e.user_id"
             f" WHERE o.status = 'delivered' AND COALESCE(e.status, '') NOT IN ({marks})"
             " ORDER BY e.iccid",
-            _FINAL,
+            _GONE,
         )
         return [
             Watched(
