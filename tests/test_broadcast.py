@@ -123,3 +123,34 @@ async def test_a_cancelled_broadcast_sends_nothing(bot: RunningBot, tg: FakeTele
     await ada.wait_for_message(lambda m: "cancelled" in text_of(m))
     await asyncio.sleep(0.3)
     assert not any(broadcasts_to(tg, user) for user in crowd)
+
+
+async def test_telegram_saying_a_user_blocked_or_unblocked_the_bot_is_remembered(
+    bot: RunningBot, tg: FakeTelegram
+) -> None:
+    (carol,) = await customers(tg, 1)
+
+    def member(status: str) -> dict[str, object]:
+        extra = {"until_date": 0} if status == "kicked" else {}
+        return {"status": status, "user": tg.bot_user, **extra}
+
+    def membership(old: str, new: str) -> None:
+        tg.push_update(
+            "my_chat_member",
+            {
+                "chat": {"id": carol.id, "type": "private", "first_name": "Customer0"},
+                "from": carol.profile,
+                "date": int(time.time()),
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
+            },
+        )
+
+    membership("member", "kicked")
+    await eventually(lambda: bot.services.reach.blocked(carol.id))
+    done = await broadcast(tg, expected=0)
+    assert "0 of 0 sent" in done and not broadcasts_to(tg, carol)
+    membership("kicked", "member")
+    await eventually(lambda: not bot.services.reach.blocked(carol.id))
+    row = await bot.services.storage.users.get(carol.id)
+    assert row is not None and row.blocked_at is None
