@@ -247,10 +247,12 @@ def _schedule_care(
 ) -> None:
     """After the sale: low-data alerts, expiry reminders, status changes (bot/care.py)."""
     from bot.care import Care
+    from handlers.background_pace import background_pace
     from handlers.care_notices import CareMessages
 
     care = Care(services.settings, services.storage, services.reseller, services.reach)
-    care.connect(CareMessages(application.bot, services.reach))
+    pace = background_pace(application.bot_data)  # shared with broadcasts
+    care.connect(CareMessages(application.bot, services.reach, pace))
     application.bot_data["care"] = care
 
     async def care_round(context: ContextTypes.DEFAULT_TYPE) -> None:

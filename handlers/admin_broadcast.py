@@ -1,11 +1,11 @@
 """/broadcast <text>: a message to every user, for admins. Preview with the number of
 recipients → Send → sent in the background, progress shown in place.
 
-Telegram allows a bot about 30 messages a second; a broadcast paces itself to at most
-``PER_SECOND`` (half of that), one message at a time in a task of its own, so customers'
-answers never queue behind it. A user who blocked the bot (``Forbidden``) is remembered
-(``bot.reach``) and skipped by this and every later message. The text goes as plain text,
-exactly as typed.
+Telegram allows a bot about 30 messages a second; a broadcast goes one message at a time in a
+task of its own, at the background pace (``handlers.background_pace``: at most half of that,
+shared with care notices), so customers' answers never queue behind it; one broadcast at a
+time. A user who blocked the bot (``Forbidden``) is remembered (``bot.reach``) and skipped by
+this and every later message. The text goes as plain text, exactly as typed.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from telegram.ext import ContextTypes
 from bot.i18n import t
 from bot.services import Services
 from handlers.admin_common import admin_command
+from handlers.background_pace import background_pace
 from handlers.callbacks import Callback, build
 from handlers.common import language_of, reply, services_of, show
 
-__all__ = ["PER_SECOND", "Progress", "on_broadcast", "on_broadcast_button"]
+__all__ = ["Progress", "on_broadcast", "on_broadcast_button"]
 
 log = logging.getLogger(__name__)
 
-PER_SECOND = 15.0  # half of Telegram's ~30 messages a second for a bot
 PROGRESS_EVERY = 2.0  # seconds between edits of the progress message
 MAX_TEXT = 4000  # Telegram's limit is 4096 characters
 _DRAFTS_KEPT = 20
@@ -93,6 +93,10 @@ async def on_broadcast_button(
     if callback.arg(0) == "bx":
         await show(update, t(language, "broadcast.cancelled"))
         return
+    if context.bot_data.get("broadcasting"):  # two at once would take all of the pace
+        drafts[callback.arg(1)] = text  # still there to send once the other one is done
+        await show(update, t(language, "broadcast.busy"))
+        return
     services = services_of(context)
     recipients = await _recipients(services)
     progress = Progress(total=len(recipients))
@@ -111,7 +115,11 @@ async def on_broadcast_button(
                 log.info("broadcast progress not shown: %s", error)
 
     async def run() -> None:
-        await _send_all(context, services, recipients, text, progress, edit, language)
+        context.bot_data["broadcasting"] = True
+        try:
+            await _send_all(context, services, recipients, text, progress, edit, language)
+        finally:
+            context.bot_data["broadcasting"] = False
         if not application.running:
             log.info("broadcast stopped by shutdown after %d messages", progress.sent)
 
@@ -132,14 +140,13 @@ async def _send_all(
     edit: Any,
     language: str,
 ) -> None:
-    """One message at a time, at most PER_SECOND; stops early when the bot shuts down."""
-    next_at = time.monotonic()
+    """One message at a time, at the background pace; stops early when the bot shuts down."""
+    pace = background_pace(context.bot_data)
     shown_at = time.monotonic()
     for user_id in recipients:
         if not context.application.running:
             break
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        next_at = max(next_at + 1 / PER_SECOND, time.monotonic())
+        await pace.wait()
         await _send_one(context, services, user_id, text, progress)
         if time.monotonic() - shown_at >= PROGRESS_EVERY:
             shown_at = time.monotonic()

@@ -2,7 +2,8 @@
 
 The chat side of ``bot.care.CareNotices``. Every notice carries the button that helps: Top up
 (low data, expiry soon), Usage (connected), Buy (expired). A user who blocked the bot is
-remembered (``bot.reach``) and gets nothing more.
+remembered (``bot.reach``) and gets nothing more. Notices go at the background pace
+(``handlers.background_pace``), shared with broadcasts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.i18n import cldr, pick_language, t
 from bot.reach import Reach
+from handlers.background_pace import Pace
 from handlers.browse import volume_text
 from handlers.callbacks import build
 from storage import Watched
@@ -27,9 +29,10 @@ log = logging.getLogger(__name__)
 
 
 class CareMessages:
-    def __init__(self, bot: Bot, reach: Reach) -> None:
+    def __init__(self, bot: Bot, reach: Reach, pace: Pace) -> None:
         self._bot = bot
         self._reach = reach
+        self._pace = pace  # a round of reminders never takes more than half of Telegram's rate
 
     async def low_data(self, watched: Watched, percent: int, left_bytes: int) -> str:
         language = _language(watched)
@@ -73,6 +76,7 @@ class CareMessages:
         user_id = watched.esim.user_id
         if self._reach.blocked(user_id):
             return "blocked"
+        await self._pace.wait()
         try:
             await self._bot.send_message(
                 user_id, text, parse_mode=ParseMode.HTML, reply_markup=markup

@@ -9,7 +9,7 @@ import statistics
 import time
 
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.admin_broadcast import PER_SECOND
+from handlers.background_pace import PER_SECOND
 from storage import OrderStatus
 from tests.rig import RunningBot, eventually
 from tests.test_admin_support import admin, ask, delivered, settle, tap, text_of
@@ -154,3 +154,20 @@ async def test_telegram_saying_a_user_blocked_or_unblocked_the_bot_is_remembered
     await eventually(lambda: not bot.services.reach.blocked(carol.id))
     row = await bot.services.storage.users.get(carol.id)
     assert row is not None and row.blocked_at is None
+
+
+async def test_one_broadcast_at_a_time(bot: RunningBot, tg: FakeTelegram) -> None:
+    crowd = await customers(tg, 30)
+    ada = admin(tg)
+    await ask(ada, f"/broadcast {MESSAGE}", "Preview")
+    first = ada.last_message()
+    await ask(ada, "/broadcast A second one", "Preview")
+    second = ada.last_message()
+    await ada.tap("📣 Send to 30", first)
+    await eventually(lambda: broadcasts_to(tg, crowd[0]))
+    await ada.tap("📣 Send to 30", second)
+    await ada.wait_for_message(lambda m: "Another broadcast" in text_of(m))
+    await ada.wait_for_message(lambda m: "finished" in text_of(m), timeout=30)
+    assert all(len(broadcasts_to(tg, user)) == 1 for user in crowd)
+    seconds = [c for c in tg.calls_to("sendMessage") if c.params.get("text") == "A second one"]
+    assert seconds == []  # not sent alongside; the draft waits for another tap
