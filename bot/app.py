@@ -245,15 +245,16 @@ def _schedule_jobs(
 def _schedule_care(
     application: Application[Any, Any, Any, Any, Any, Any], services: Services
 ) -> None:
-    """After the sale: low-data alerts, expiry reminders, status changes (bot/care.py)."""
+    """After the sale: low-data alerts, expiry reminders, status changes (bot/care.py), and
+    broadcasts a restart interrupted."""
     from bot.care import Care
+    from handlers.admin_broadcast import resume_broadcasts
     from handlers.background_pace import background_pace
     from handlers.care_notices import CareMessages
 
     care = Care(services.settings, services.storage, services.reseller, services.reach)
     pace = background_pace(application.bot_data)  # shared with broadcasts
     care.connect(CareMessages(application.bot, services.reach, pace))
-    application.bot_data["care"] = care
 
     async def care_round(context: ContextTypes.DEFAULT_TYPE) -> None:
         await care.run_round(keep_going=lambda: application.running)
@@ -261,6 +262,7 @@ def _schedule_care(
     interval = services.settings.care_interval_seconds
     assert application.job_queue is not None
     application.job_queue.run_repeating(care_round, interval=interval, first=interval, name="care")
+    application.create_task(resume_broadcasts(application), name="resume broadcasts")
 
 
 def _listener_hooks(

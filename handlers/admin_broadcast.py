@@ -6,6 +6,9 @@ task of its own, at the background pace (``handlers.background_pace``: at most h
 shared with care notices), so customers' answers never queue behind it; one broadcast at a
 time. A user who blocked the bot (``Forbidden``) is remembered (``bot.reach``) and skipped by
 this and every later message. The text goes as plain text, exactly as typed.
+
+Recipients go in user id order and the position is checkpointed every ``CHECKPOINT_EVERY``
+messages (``storage.broadcasts``): after a restart the broadcast carries on from there.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import html
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import ContextTypes
+from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes
 
 from bot.i18n import t
 from bot.services import Services
@@ -28,24 +30,18 @@ from handlers.admin_common import admin_command
 from handlers.background_pace import background_pace
 from handlers.callbacks import Callback, build
 from handlers.common import language_of, reply, services_of, show
+from storage import Broadcast
 
-__all__ = ["Progress", "on_broadcast", "on_broadcast_button"]
+__all__ = ["on_broadcast", "on_broadcast_button", "resume_broadcasts"]
 
 log = logging.getLogger(__name__)
 
+App = Application[Any, Any, Any, Any, Any, Any]
+
 PROGRESS_EVERY = 2.0  # seconds between edits of the progress message
+CHECKPOINT_EVERY = 10  # messages between checkpoints (at most this many go twice on a crash)
 MAX_TEXT = 4000  # Telegram's limit is 4096 characters
 _DRAFTS_KEPT = 20
-
-
-@dataclass
-class Progress:
-    total: int
-    sent: int = 0
-    blocked: int = 0  # blocked the bot (now, or before: skipped)
-    failed: int = 0
-    done: bool = False
-    started: float = field(default_factory=time.monotonic)
 
 
 @admin_command("broadcast")
@@ -57,25 +53,17 @@ async def on_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not text or len(text) > MAX_TEXT:
         await reply(update, t(language, "broadcast.usage", limit=MAX_TEXT))
         return
-    services = services_of(context)
-    count = len(await _recipients(services))
+    count = len(await _recipients(services_of(context), 0))
     drafts: dict[str, str] = context.bot_data.setdefault("broadcast_drafts", {})
     if len(drafts) >= _DRAFTS_KEPT:
         drafts.clear()
     draft = secrets.token_hex(6)
     drafts[draft] = text
+    send = t(language, "broadcast.button.send", count=count)
+    cancel = t(language, "broadcast.button.cancel")
     buttons = [
-        [
-            InlineKeyboardButton(
-                t(language, "broadcast.button.send", count=count),
-                callback_data=build("a", "bs", draft),
-            )
-        ],
-        [
-            InlineKeyboardButton(
-                t(language, "broadcast.button.cancel"), callback_data=build("a", "bx", draft)
-            )
-        ],
+        [InlineKeyboardButton(send, callback_data=build("a", "bs", draft))],
+        [InlineKeyboardButton(cancel, callback_data=build("a", "bx", draft))],
     ]
     preview = t(language, "broadcast.preview", count=count, text=html.escape(text))
     await reply(update, preview, InlineKeyboardMarkup(buttons))
@@ -94,80 +82,114 @@ async def on_broadcast_button(
         await show(update, t(language, "broadcast.cancelled"))
         return
     if context.bot_data.get("broadcasting"):  # two at once would take all of the pace
-        drafts[callback.arg(1)] = text  # still there to send once the other one is done
-        await show(update, t(language, "broadcast.busy"))
+        drafts[callback.arg(1)] = text  # the preview's Send still works once it is done
+        await reply(update, t(language, "broadcast.busy"))
         return
     services = services_of(context)
-    recipients = await _recipients(services)
-    progress = Progress(total=len(recipients))
-    await show(update, _progress_text(language, progress))
+    total = len(await _recipients(services, 0))
+    await show(update, _progress_text(language, total=total, sent=0, blocked=0, failed=0))
     query = update.callback_query
     message = query.message if query is not None else None
-    application = context.application
+    user = update.effective_user
+    # Committed before the first message goes: a restart carries on from here.
+    broadcast = await services.storage.broadcasts.create(
+        admin_id=user.id if user is not None else 0,
+        chat_id=message.chat.id if message is not None else 0,
+        message_id=message.message_id if message is not None else None,
+        text=text,
+        language=language,
+        total=total,
+    )
+    _start(context.application, broadcast)
 
-    async def edit(text_now: str) -> None:
-        if message is not None:
-            try:
-                await context.bot.edit_message_text(
-                    text_now, chat_id=message.chat.id, message_id=message.message_id
-                )
-            except TelegramError as error:  # progress is cosmetic
-                log.info("broadcast progress not shown: %s", error)
 
+async def resume_broadcasts(application: App) -> None:
+    """At start: carry on with any broadcast a restart interrupted."""
+    services: Services = application.bot_data["services"]
+    for broadcast in await services.storage.broadcasts.unfinished():
+        log.info("resuming broadcast %d from user %d", broadcast.id, broadcast.next_user_id)
+        _start(application, broadcast)
+
+
+def _start(application: App, broadcast: Broadcast) -> None:
     async def run() -> None:
-        context.bot_data["broadcasting"] = True
+        application.bot_data["broadcasting"] = True
         try:
-            await _send_all(context, services, recipients, text, progress, edit, language)
+            await _send_all(application, broadcast)
         finally:
-            context.bot_data["broadcasting"] = False
-        if not application.running:
-            log.info("broadcast stopped by shutdown after %d messages", progress.sent)
+            application.bot_data["broadcasting"] = False
 
-    application.create_task(run(), name="broadcast")
+    application.bot_data["broadcasting"] = True  # at once: a second Send tap must wait
+    application.create_task(run(), name=f"broadcast-{broadcast.id}")
 
 
-async def _recipients(services: Services) -> list[int]:
+async def _recipients(services: Services, from_user_id: int) -> list[int]:
     reach = services.reach
-    return [uid for uid in await services.storage.users.reachable_ids() if not reach.blocked(uid)]
+    ids = await services.storage.users.reachable_ids()
+    return [uid for uid in ids if uid >= from_user_id and not reach.blocked(uid)]
 
 
-async def _send_all(
-    context: ContextTypes.DEFAULT_TYPE,
-    services: Services,
-    recipients: list[int],
-    text: str,
-    progress: Progress,
-    edit: Any,
-    language: str,
-) -> None:
-    """One message at a time, at the background pace; stops early when the bot shuts down."""
-    pace = background_pace(context.bot_data)
+class _Progress:
+    def __init__(self, broadcast: Broadcast) -> None:
+        self.broadcast = broadcast
+        self.sent, self.blocked, self.failed = broadcast.sent, broadcast.blocked, broadcast.failed
+        self.next_user_id = broadcast.next_user_id
+        self.since_checkpoint = 0
+
+    def text(self, done: bool = False) -> str:
+        b = self.broadcast
+        return _progress_text(
+            b.language, total=b.total, sent=self.sent, blocked=self.blocked,
+            failed=self.failed, done=done, seconds=int(time.time()) - b.created_at,
+        )  # fmt: skip
+
+
+async def _send_all(application: App, broadcast: Broadcast) -> None:
+    """One message at a time, at the background pace; stops early when the bot shuts down
+    (the checkpoint says where to carry on)."""
+    services: Services = application.bot_data["services"]
+    pace = background_pace(application.bot_data)
+    progress = _Progress(broadcast)
     shown_at = time.monotonic()
-    for user_id in recipients:
-        if not context.application.running:
-            break
+    for user_id in await _recipients(services, broadcast.next_user_id):
+        if not application.running:
+            await _checkpoint(services, progress)
+            log.info("broadcast %d paused by shutdown at user %d", broadcast.id, user_id)
+            return
         await pace.wait()
-        await _send_one(context, services, user_id, text, progress)
+        await _send_one(application, services, user_id, broadcast.text, progress)
+        progress.next_user_id = user_id + 1
+        progress.since_checkpoint += 1
+        if progress.since_checkpoint >= CHECKPOINT_EVERY:
+            await _checkpoint(services, progress)
         if time.monotonic() - shown_at >= PROGRESS_EVERY:
             shown_at = time.monotonic()
-            await edit(_progress_text(language, progress))
-    progress.done = True
-    await edit(_progress_text(language, progress))
+            await _edit(application, broadcast, progress.text())
+    await _checkpoint(services, progress)
+    await services.storage.broadcasts.finish(broadcast.id)
+    await _edit(application, broadcast, progress.text(done=True))
+
+
+async def _checkpoint(services: Services, progress: _Progress) -> None:
+    progress.since_checkpoint = 0
+    await services.storage.broadcasts.checkpoint(
+        progress.broadcast.id,
+        next_user_id=progress.next_user_id,
+        sent=progress.sent,
+        blocked=progress.blocked,
+        failed=progress.failed,
+    )
 
 
 async def _send_one(
-    context: ContextTypes.DEFAULT_TYPE,
-    services: Services,
-    user_id: int,
-    text: str,
-    progress: Progress,
+    application: App, services: Services, user_id: int, text: str, progress: _Progress
 ) -> None:
     if services.reach.blocked(user_id):  # blocked since the list was read
         progress.blocked += 1
         return
     for _ in range(2):  # once more after Telegram's flood control says wait
         try:
-            await context.bot.send_message(user_id, text)
+            await application.bot.send_message(user_id, text)
         except Forbidden:
             progress.blocked += 1
             await services.reach.forbidden(user_id)
@@ -175,7 +197,7 @@ async def _send_one(
             delay = error.retry_after
             await asyncio.sleep(delay if isinstance(delay, int | float) else delay.total_seconds())
             continue
-        except (BadRequest, TelegramError) as error:
+        except TelegramError as error:
             log.info("broadcast to %s failed: %s", user_id, error)
             progress.failed += 1
         else:
@@ -184,14 +206,26 @@ async def _send_one(
     progress.failed += 1
 
 
-def _progress_text(language: str, progress: Progress) -> str:
-    key = "broadcast.done" if progress.done else "broadcast.progress"
-    return t(
-        language,
-        key,
-        sent=progress.sent,
-        total=progress.total,
-        blocked=progress.blocked,
-        failed=progress.failed,
-        seconds=int(time.monotonic() - progress.started),
-    )
+async def _edit(application: App, broadcast: Broadcast, text: str) -> None:
+    if broadcast.message_id is None:
+        return
+    try:
+        await application.bot.edit_message_text(
+            text, chat_id=broadcast.chat_id, message_id=broadcast.message_id
+        )
+    except TelegramError as error:  # progress is cosmetic
+        log.info("broadcast progress not shown: %s", error)
+
+
+def _progress_text(
+    language: str,
+    *,
+    total: int,
+    sent: int,
+    blocked: int,
+    failed: int,
+    done: bool = False,
+    seconds: int = 0,
+) -> str:
+    key = "broadcast.done" if done else "broadcast.progress"
+    return t(language, key, sent=sent, total=total, blocked=blocked, failed=failed, seconds=seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.audit import AuditRepo
+from storage.broadcasts import Broadcast, BroadcastsRepo
 from storage.care import CareRepo, Watched
 from storage.catalog import CatalogRepo, Plan
 from storage.db import ConstraintViolation, Database, Transaction, now
@@ -25,6 +26,7 @@ from storage.webhook_events import WebhookEvent, WebhookEventsRepo
 
 __all__ = [
     "IN_PROGRESS",
+    "Broadcast",
     "ConstraintViolation",
     "Database",
     "Esim",
@@ -59,6 +61,7 @@ class Storage:
         self.audit = AuditRepo(self.db)
         self.meta = MetaRepo(self.db)
         self.care = CareRepo(self.db)
+        self.broadcasts = BroadcastsRepo(self.db)
 
     async def open(self) -> None:
         await self.db.open()

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from pathlib import Path
 
 from emulators.telegram import FakeTelegram, FakeUser
 from handlers.background_pace import PER_SECOND
 from storage import OrderStatus
-from tests.rig import RunningBot, eventually
+from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually, running_bot
 from tests.test_admin_support import admin, ask, delivered, settle, tap, text_of
 from tests.test_journey_purchase import with_buttons
 
@@ -171,3 +172,21 @@ async def test_one_broadcast_at_a_time(bot: RunningBot, tg: FakeTelegram) -> Non
     assert all(len(broadcasts_to(tg, user)) == 1 for user in crowd)
     seconds = [c for c in tg.calls_to("sendMessage") if c.params.get("text") == "A second one"]
     assert seconds == []  # not sent alongside; the draft waits for another tap
+
+
+async def test_a_broadcast_carries_on_after_a_restart(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    settings = bot_settings(tmp_path, tg, sandbox)
+    async with running_bot(settings):
+        crowd = await customers(tg, 45)
+        ada = admin(tg)
+        await ask(ada, f"/broadcast {MESSAGE}", "Preview")
+        await ada.tap("📣 Send to 45")
+        await eventually(lambda: broadcasts_to(tg, crowd[10]), timeout=5)
+    assert not broadcasts_to(tg, crowd[-1])  # stopped half-way
+    async with running_bot(settings) as bot:
+        done = await ada.wait_for_message(lambda m: "finished" in text_of(m), timeout=30)
+        assert "45 of 45 sent" in text_of(done)
+        assert await bot.services.storage.broadcasts.unfinished() == []
+    assert all(len(broadcasts_to(tg, user)) == 1 for user in crowd)  # nobody twice
