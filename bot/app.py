@@ -29,6 +29,7 @@ from bot.metrics import CountingRequest, TimedApplication, metrics_route, render
 from bot.orders import Orders
 from bot.pikasim import PikaSimClient, RequestBudget
 from bot.pikasim import Priority as ResellerPriority
+from bot.reach import Reach
 from bot.services import Services
 from bot.settings import Settings
 from bot.telegram_limiter import (
@@ -75,6 +76,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         alerts=alerts,
         wallet=wallet,
         esims=EsimRecords(storage),
+        reach=Reach(storage),
         sandbox=sandbox,
     )
     try:
@@ -153,7 +155,8 @@ def build_application(services: Services) -> BotApp:
     application.bot_data["services"] = services
     services.alerts.bot = application.bot
     # Application tasks are awaited on stop(), so work in flight finishes cleanly.
-    services.orders.connect(application.bot, Notifier(application.bot), application.create_task)
+    notifier = Notifier(application.bot, services.reach)
+    services.orders.connect(application.bot, notifier, application.create_task)
     if settings.telegram_rate_limit:  # first of all, so what the handlers send inherits it
         application.add_handler(TypeHandler(object, set_update_priority), group=-2)
     register_handlers(application)
@@ -219,6 +222,7 @@ async def _start_bot(
 
     await on_startup(application)
     services.languages = await services.storage.users.languages()
+    await services.reach.load()
     await services.orders.register_webhook(EMBEDDED_BOT_URL)
     if webhook is not None:
         await webhook.register(application)
@@ -277,6 +281,28 @@ def _schedule_jobs(application: BotApp, services: Services) -> None:
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
     jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
     jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
+    _schedule_care(application, services)
+
+
+def _schedule_care(application: BotApp, services: Services) -> None:
+    """After the sale: low-data alerts, expiry reminders, status changes (bot/care.py), and
+    broadcasts a restart interrupted."""
+    from bot.care import Care
+    from handlers.admin_broadcast import resume_broadcasts
+    from handlers.background_pace import background_pace
+    from handlers.care_notices import CareMessages
+
+    care = Care(services.settings, services.storage, services.reseller, services.reach)
+    pace = background_pace(application.bot_data)  # shared with broadcasts
+    care.connect(CareMessages(application.bot, services.reach, pace))
+
+    async def care_round(context: BotContext) -> None:
+        await care.run_round(keep_going=lambda: application.running)
+
+    interval = services.settings.care_interval_seconds
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(care_round, interval=interval, first=interval, name="care")
+    application.create_task(resume_broadcasts(application), name="resume broadcasts")
 
 
 def _schedule_backups(application: BotApp, services: Services) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bot.esim_records import EsimRecords
     from bot.orders import Orders
     from bot.pikasim import PikaSimClient
+    from bot.reach import Reach
     from bot.settings import Settings
     from bot.wallet import Wallet
     from storage import Storage
@@ -30,6 +31,7 @@ class Services:
     alerts: Alerts
     wallet: Wallet
     esims: EsimRecords
+    reach: Reach  # who blocked the bot: no message of any kind goes to them
     sandbox: Any = None  # the embedded sandbox's state, when no API key is set
     ready: bool = False
     languages: dict[int, str] = field(default_factory=dict)  # user id -> chosen language

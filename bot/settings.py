@@ -206,6 +206,10 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "telegram_rate_limit": (_integer(0, 1000), "30"),
     "telegram_webhook_url": (_optional_url, ""),
     "telegram_webhook_secret": (_webhook_secret, ""),
+    # After the sale (bot/care.py): usage polling's share of the reseller budget, its round.
+    "care_budget_percent": (_integer(0, 50), "20"),
+    "care_interval_seconds": (_integer(1), "900"),
+    "refund_days": (_integer(0, 3650), "30"),  # self-service refunds; 0 turns them off
 }
 
 
@@ -234,6 +238,9 @@ class Settings:
     sandbox_provisioning_delay: float
     sandbox_open: bool  # embedded sandbox: anyone may buy (Stars refunded), not only admins
     log_level: str
+    care_budget_percent: int  # 0: no usage polling (expiry reminders still go out)
+    care_interval_seconds: int
+    refund_days: int
     metrics_token: Secret | None = None
     log_format: str = "text"
     backup_dir: Path | None = None

@@ -23,7 +23,10 @@ from handlers import (
     fallback,
     guards,
     menu,
+    phones,
+    preferences,
     reseller,
+    self_refund,
     topups,
 )
 from handlers.buttons import on_button
@@ -71,8 +74,11 @@ def register_handlers(application: BotApp) -> None:
     reseller.register(application)
     admin.register(application)
     menu.register(application)
+    preferences.register(application)
+    phones.register(application)  # before browse, whose text handler takes every other text
     browse.register(application)
     esims.register(application)
+    self_refund.register(application)
     topups.register(application)
     # Last: unknown commands, unreadable messages and unparsable buttons (see fallback.py).
     fallback.register(application)

@@ -16,6 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers import (
     admin_audit,
+    admin_broadcast,
     admin_orders,
     admin_refund,
     admin_stats,
@@ -24,6 +25,7 @@ from handlers import (
 )
 from handlers.admin_common import ButtonHandler, Handler, admin_command, audit, is_admin_update
 from handlers.callbacks import (
+    AdminBroadcast,
     AdminCheckAgain,
     AdminOrdersPage,
     AdminRefund,
@@ -59,6 +61,7 @@ COMMANDS: dict[str, Handler] = {
     "transactions": admin_wallet.on_transactions,
     "deposit": admin_wallet.on_deposit,
     "webhook": admin_webhook.on_webhook,
+    "broadcast": admin_broadcast.on_broadcast,
 }
 
 # every kind of admin button -> its handler (which receives the typed data)
@@ -68,6 +71,7 @@ BUTTONS: dict[type[CallbackData], ButtonHandler] = {
     AdminOrdersPage: admin_orders.on_orders_page,
     AdminTransactionsPage: admin_wallet.on_transactions_page,
     AdminWebhookTest: admin_webhook.on_webhook_test,
+    AdminBroadcast: admin_broadcast.on_broadcast_button,
 }
 
 

@@ -20,6 +20,7 @@ from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import Annotated, ClassVar, TypeVar, get_args, get_origin, get_type_hints
 
 __all__ = [
+    "AdminBroadcast",
     "AdminCheckAgain",
     "AdminOrdersPage",
     "AdminRefund",
@@ -40,6 +41,9 @@ __all__ = [
     "Menu",
     "PlanDetails",
     "RegionPlans",
+    "ReminderSetting",
+    "SelfRefundConfirm",
+    "SelfRefundPreview",
     "TopupOptions",
     "unpack",
 ]
@@ -240,6 +244,29 @@ class InstallGuide(CallbackData):
     iccid: Iccid
 
 
+@callback("cr")
+@dataclass(frozen=True, slots=True)
+class SelfRefundPreview(CallbackData):
+    """Cancel and refund an unused eSIM: what will happen."""
+
+    iccid: Iccid
+
+
+@callback("cy")
+@dataclass(frozen=True, slots=True)
+class SelfRefundConfirm(CallbackData):
+    iccid: Iccid
+
+
+@callback("s")
+@dataclass(frozen=True, slots=True)
+class ReminderSetting(CallbackData):
+    """/settings: reminders on or off."""
+
+    setting: Annotated[str, r"rem"]
+    value: Annotated[str, r"on|off"]
+
+
 # -- the operator's buttons (ADMIN_IDS checked again on every tap) --------------------------
 
 
@@ -276,3 +303,12 @@ class AdminTransactionsPage(CallbackData):
 @dataclass(frozen=True, slots=True)
 class AdminWebhookTest(CallbackData):
     pass
+
+
+@callback("a:b")
+@dataclass(frozen=True, slots=True)
+class AdminBroadcast(CallbackData):
+    """Send the drafted broadcast, or drop it."""
+
+    action: Annotated[str, r"send|drop"]
+    draft: Word

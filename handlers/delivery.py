@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.esim_data import valid_iccid
 from bot.i18n import t
 from bot.qr import QrError, qr_png
+from bot.reach import Reach
 from handlers.callbacks import EsimUsage, InstallGuide, TopupOptions
 from handlers.units import price_text
 from storage import Esim, Order
@@ -70,17 +71,25 @@ def esim_keyboard(language: str, iccid: str) -> InlineKeyboardMarkup:
 
 
 class Notifier:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, reach: Reach | None = None) -> None:
         self._bot = bot
         # order id -> "payment received" message id, known before the database has it: the
         # pipeline may load the order for delivery while that message is still on its way
         # (it waits its turn on the wire), and must still turn it into "ready".
         self._progress_ids: dict[int, int] = {}
+        self._reach = reach  # users who blocked the bot get nothing more
 
     def progress_sent(self, order_id: int, message_id: int) -> None:
         if len(self._progress_ids) > 1024:  # only ever needed for seconds
             self._progress_ids.clear()
         self._progress_ids[order_id] = message_id
+
+    def _blocked(self, chat_id: int) -> bool:
+        return self._reach is not None and self._reach.blocked(chat_id)
+
+    async def _forbidden(self, chat_id: int) -> None:
+        if self._reach is not None:
+            await self._reach.forbidden(chat_id)
 
     async def progress(self, order: Order, stage: str) -> int | None:
         """Show ``stage`` in the order's progress message (edited in place); returns its id."""
@@ -128,6 +137,10 @@ class Notifier:
         self, order: Order, png: io.BytesIO, caption: str, markup: InlineKeyboardMarkup | None
     ) -> bool:
         """The QR photo with the HTML caption, else with a plain one; True once sent."""
+        if self._blocked(order.user_id):
+            log.info("order %s: the customer blocked the bot; the eSIM waits in My eSIMs",
+                     order.reference)  # fmt: skip
+            return False
         attempts: list[tuple[str, str | None]] = [(caption, ParseMode.HTML)]
         attempts.append((_plain_caption(order, caption), None))
         for text, parse_mode in attempts:
@@ -146,6 +159,7 @@ class Notifier:
             except Forbidden as error:
                 # Blocked the bot: the eSIM waits in "My eSIMs" for them.
                 log.info("order %s: the customer blocked the bot: %s", order.reference, error)
+                await self._forbidden(order.user_id)
                 return False
             except BadRequest as error:
                 kind = "HTML" if parse_mode else "plain"
@@ -206,13 +220,22 @@ class Notifier:
     async def _send(
         self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> Message | None:
+        if self._blocked(chat_id):
+            log.info("no message to chat %s: it blocked the bot", chat_id)
+            return None
         try:
             return await self._bot.send_message(chat_id, text, reply_markup=markup)
-        except (Forbidden, BadRequest) as error:
+        except Forbidden as error:
+            log.info("message to chat %s not delivered: %s", chat_id, error)
+            await self._forbidden(chat_id)
+            return None
+        except BadRequest as error:
             log.info("message to chat %s not delivered: %s", chat_id, error)
             return None
 
     async def _edit(self, chat_id: int, message_id: int, text: str) -> bool:
+        if self._blocked(chat_id):
+            return False
         try:
             await self._bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
         except BadRequest as error:

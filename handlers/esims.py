@@ -29,6 +29,7 @@ from handlers.common import answer, show, stale
 from handlers.context import BotApp, BotContext
 from handlers.delivery import esim_keyboard, install_links
 from handlers.pacing import pacing_of
+from handlers.self_refund import cancel_rows
 from handlers.units import days_text, volume_text
 from storage import Esim, OrderKind, now
 
@@ -239,7 +240,11 @@ async def on_card(update: Update, context: BotContext, card: EsimCard) -> None:
         status=status_text(language, esim.status),
         left=_left_text(language, esim),
     )
-    rows = [*esim_keyboard(language, esim.iccid).inline_keyboard, _back_to_list(language)]
+    rows = [
+        *esim_keyboard(language, esim.iccid).inline_keyboard,
+        *await cancel_rows(context, esim, language),  # never installed: cancel and refund
+        _back_to_list(language),
+    ]
     await show(update, text, InlineKeyboardMarkup(rows))
 
 

@@ -32,7 +32,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "help", "language", "paysupport")
+COMMANDS = ("start", "help", "phone", "settings", "language", "paysupport")
 
 
 def main_menu(language: str) -> InlineKeyboardMarkup:
@@ -100,7 +100,11 @@ async def on_paysupport(update: Update, context: BotContext) -> None:
         contact = t(language, "paysupport.contact_admin", url=f"tg://user?id={admins[0]}")
     else:
         contact = t(language, "paysupport.contact_none")
-    await reply(update, t(language, "paysupport.text", contact=contact), _back_to_menu(language))
+    text = t(language, "paysupport.text", contact=contact)
+    days = context.services.settings.refund_days
+    if days > 0:  # customers can cancel an eSIM they never installed themselves
+        text += "\n\n" + t(language, "paysupport.self_refund", days=days)
+    await reply(update, text, _back_to_menu(language))
 
 
 def _language_picker() -> InlineKeyboardMarkup:

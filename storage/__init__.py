@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.audit import AuditRepo
+from storage.broadcasts import Broadcast, BroadcastsRepo
+from storage.care import CareRepo, Watched
 from storage.catalog import CatalogRepo, Plan
 from storage.db import ConstraintViolation, Database, Transaction, now
 from storage.esims import Esim, EsimsRepo
@@ -25,6 +27,7 @@ from storage.webhook_events import WebhookEvent, WebhookEventsRepo
 
 __all__ = [
     "IN_PROGRESS",
+    "Broadcast",
     "ConstraintViolation",
     "Database",
     "Esim",
@@ -38,6 +41,7 @@ __all__ = [
     "Storage",
     "Transaction",
     "User",
+    "Watched",
     "WebhookEvent",
     "now",
 ]
@@ -58,6 +62,8 @@ class Storage:
         self.audit = AuditRepo(self.db)
         self.meta = MetaRepo(self.db)
         self.stats = StatsRepo(self.db)  # read-only figures for the operator's console
+        self.care = CareRepo(self.db)
+        self.broadcasts = BroadcastsRepo(self.db)
 
     async def open(self) -> None:
         await self.db.open()

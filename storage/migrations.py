@@ -150,4 +150,35 @@ _V3 = (
     "CREATE INDEX payments_by_created_at ON payments (created_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# After the sale (issue 12): users who blocked the bot get nothing more; customers can turn
+# reminders off; every care notice (low data, expiry, connected) is sent once, its key written
+# before the message goes; broadcasts resume after a restart.
+_V4 = (
+    "ALTER TABLE users ADD COLUMN blocked_at INTEGER",
+    "ALTER TABLE users ADD COLUMN reminders INTEGER NOT NULL DEFAULT 1",
+    """CREATE TABLE care_notices (
+        iccid TEXT NOT NULL,
+        notice TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        PRIMARY KEY (iccid, notice)
+    )""",
+    # An admin's broadcast, checkpointed as it goes, so a restart resumes it.
+    """CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        admin_id BIGINT NOT NULL,
+        chat_id BIGINT NOT NULL,
+        message_id BIGINT,
+        text TEXT NOT NULL,
+        language TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        next_user_id BIGINT NOT NULL,
+        sent INTEGER NOT NULL,
+        blocked INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)

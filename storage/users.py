@@ -28,6 +28,8 @@ class User:
     language: str | None
     created_at: int
     last_seen_at: int
+    blocked_at: int | None = None  # Telegram said Forbidden: nothing more is sent to them
+    reminders: int = 1  # care notices (low data, expiry) on or off (/settings)
 
     @classmethod
     def from_row(cls, row: Row) -> User:
@@ -84,6 +86,26 @@ class UsersRepo:
     async def set_language(self, user_id: int, language: str) -> None:
         async with self._db.transaction() as tx:
             await tx.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE users SET blocked_at = ? WHERE id = ?",
+                (now() if blocked else None, user_id),
+            )
+
+    async def blocked_ids(self) -> set[int]:
+        rows = await self._db.fetchall("SELECT id FROM users WHERE blocked_at IS NOT NULL")
+        return {int(row["id"]) for row in rows}
+
+    async def set_reminders(self, user_id: int, on: bool) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE users SET reminders = ? WHERE id = ?", (int(on), user_id))
+
+    async def reachable_ids(self) -> list[int]:
+        """Every user who has not blocked the bot (a broadcast's recipients), by id."""
+        rows = await self._db.fetchall("SELECT id FROM users WHERE blocked_at IS NULL ORDER BY id")
+        return [int(row["id"]) for row in rows]
 
     async def languages(self) -> dict[int, str]:
         """Every user's chosen language, loaded once so handlers need no query per update."""

@@ -46,6 +46,7 @@ ATTEMPTS = [
     "/deposit 100",
     "/deposit 50 btcpay",
     "/webhook",
+    "/broadcast Hello everyone",
 ]
 
 

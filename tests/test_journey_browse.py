@@ -71,7 +71,7 @@ async def test_start_help_paysupport_and_the_command_menu(
     assert set(by_language) >= {"", "es", "ru"}
     for commands in by_language.values():
         names = {command["command"] for command in commands}
-        assert names == {"start", "help", "language", "paysupport"}
+        assert names == {"start", "help", "phone", "settings", "language", "paysupport"}
     spanish = {command["command"]: command["description"] for command in by_language["es"]}
     assert spanish["start"] == "Comprar una eSIM o ver las tuyas"
 

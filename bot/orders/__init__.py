@@ -14,6 +14,7 @@ from bot.orders._delivery import Delivery
 from bot.orders._facade import CheckOutcome, Orders
 from bot.orders._reconciler import DRIVEN, EXITS
 from bot.orders._refunds import RefundOutcome, RefundPreview
+from bot.orders._self_service import SelfRefund
 
 __all__ = [
     "CRASH_ENV",
@@ -27,6 +28,7 @@ __all__ = [
     "RefundOutcome",
     "RefundPreview",
     "ResellerBooks",
+    "SelfRefund",
     "StarsBooks",
     "crash_point",
 ]

@@ -19,6 +19,7 @@ from bot.orders._placing import Placing
 from bot.orders._reconciler import DRIVEN, isolated, tell_late_orders
 from bot.orders._refunds import RefundOutcome, RefundPreview, Refunds
 from bot.orders._rehearsal import Rehearsal
+from bot.orders._self_service import SelfRefund, SelfService
 from bot.pikasim import Order as RemoteOrder
 from bot.pikasim import PikaSimError, Priority
 from bot.qr import qr_png
@@ -64,6 +65,7 @@ class Orders:
         self._late = LateEsims(core, self._placing.find_remote)
         self._events = Events(core, self._placing, self._late)
         self._rehearsal = Rehearsal(core, self._payments)
+        self._self_service = SelfService(core, self._refunds)
         self.books = Books(core)
         self._warmed_up = False
 
@@ -224,6 +226,21 @@ class Orders:
         for topup in outcome.covered:
             await self.advance(topup.id)
         return outcome
+
+    # -- the customer's own refund ------------------------------------------------------------
+
+    async def customer_refund_check(self, iccid: str, user_id: int) -> SelfRefund:
+        """Whether the owner may cancel this eSIM for a refund, from what we know (no reseller
+        call): ``result`` "allowed", or why not."""
+        return await self._self_service.check(iccid, user_id)
+
+    async def refund_by_customer(self, iccid: str, user_id: int) -> SelfRefund:
+        """The owner cancels an eSIM they never installed: the same cancel-first refund as
+        /refund, once; the reseller's refusal is the final word."""
+        refund = await self._self_service.refund(iccid, user_id)
+        for topup in refund.outcome.covered if refund.outcome is not None else ():
+            await self.advance(topup.id)
+        return refund
 
     async def check_again(self, order: Order) -> CheckOutcome:
         """needs_attention: read the order from the reseller again and deliver if it is fine."""

@@ -220,6 +220,25 @@ class RequestBudget:
                 self.waits += 1
                 self.waited_seconds += self._clock() - began
 
+    def room(self, priority: Priority = Priority.BACKGROUND) -> int:
+        """How many requests of ``priority`` could start right now without waiting: 0 while
+        anyone waits or the server said stop. Background work that must never delay anyone
+        (usage polling) asks this before it takes a slot."""
+        now = self._clock()
+        if self._queue or self._paused_until > now:
+            return 0
+        horizon = now - self.window
+        used = sum(1 for slot in self._slots if slot.ended is None or slot.ended > horizon)
+        limit = self.effective_limit
+        if priority is not Priority.ORDER:
+            limit -= self.order_reserve
+        room = limit - used
+        remaining, reset = self._server_remaining, self._server_reset
+        if remaining is not None and reset is not None and now < reset:
+            keep = 0 if priority is Priority.ORDER else self.order_reserve
+            room = min(room, remaining - keep)
+        return max(0, room)
+
     def release(self, slot: Slot) -> None:
         """The request is over: its slot frees ``window`` seconds from now."""
         if slot.ended is None:

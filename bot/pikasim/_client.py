@@ -230,9 +230,11 @@ class PikaSimClient(Transport):
             data = data["esim"]
         return self._model(Esim, data, f"GET {path}")
 
-    async def usage(self, iccid: str, *, priority: Priority = Priority.CUSTOMER) -> Usage:
+    async def usage(
+        self, iccid: str, *, priority: Priority = Priority.CUSTOMER, retry: bool = True
+    ) -> Usage:
         path = f"/esims/{segment(iccid, 'ICCID')}/usage"
-        body = await self._request("GET", path, priority=priority)
+        body = await self._request("GET", path, priority=priority, retry=retry)
         return self._model(Usage, data_of(body, f"GET {path}"), f"GET {path}")
 
     async def topup_options(
