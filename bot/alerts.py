@@ -24,6 +24,7 @@ class Alerts:
     def __init__(
         self,
         admin_ids: Iterable[int],
+        bot: Bot | None,
         *,
         per_key_seconds: float = 600.0,
         burst: int = 10,
@@ -41,7 +42,7 @@ class Alerts:
         self._recent: list[float] = []
         self._critical_sent: OrderedDict[str, None] = OrderedDict()
         self._held_back: Counter[str] = Counter()  # noisy kind -> alerts not sent
-        self.bot: Bot | None = None  # set once the Telegram application exists
+        self.bot = bot  # None: alerts are only logged
 
     def _allowed(self, key: str) -> bool:
         now = self._clock()

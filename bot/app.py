@@ -25,7 +25,7 @@ from bot.http_limits import LISTENER_LIMITS
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.in_process import in_process
 from bot.listener import ListenerHooks, create_listener
-from bot.metrics import CountingRequest, TimedApplication, metrics_route, render
+from bot.metrics import CountingRequest, Metrics, TimedApplication, metrics_route, render
 from bot.orders import Orders
 from bot.pikasim import PikaSimClient, RequestBudget
 from bot.pikasim import Priority as ResellerPriority
@@ -52,8 +52,14 @@ SANDBOX_BASE_URL = "http://sandbox.embedded/api/v1/reseller"
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Open storage and the reseller client (the embedded sandbox when no key is set)."""
+async def open_services(
+    settings: Settings, application: BotApp, metrics: Metrics
+) -> AsyncIterator[Services]:
+    """Open storage and the reseller client (the embedded sandbox when no key is set), and make
+    the parts that send messages with the application's bot."""
+    from handlers.delivery import Notifier
+
+    bot = application.bot
     storage = Storage(settings.database_path)
     await storage.open()
     http, sandbox = _reseller_http(settings)
@@ -63,10 +69,21 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         base_url=SANDBOX_BASE_URL if sandbox is not None else settings.pikasim_api_url,
         budget=_budget(settings.pikasim_rate_limit),
     )
-    alerts = Alerts(settings.admin_ids, secrets=settings.secrets)
+    reach = Reach(storage)
+    alerts = Alerts(settings.admin_ids, bot, secrets=settings.secrets)
     catalog = CatalogService(storage, reseller, refresh_hours=settings.catalog_sync_hours)
     wallet = Wallet(reseller, alerts, settings.low_balance_cents)
-    orders = Orders(settings, storage, reseller, alerts, wallet)
+    delivery = Notifier(bot, reach)
+    orders = Orders(
+        settings,
+        storage,
+        reseller,
+        alerts,
+        wallet,
+        bot=bot,
+        delivery=delivery,
+        spawn=application.create_task,
+    )
     services = Services(
         settings=settings,
         storage=storage,
@@ -76,9 +93,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         alerts=alerts,
         wallet=wallet,
         esims=EsimRecords(storage),
-        reach=Reach(storage),
+        reach=reach,
         sandbox=sandbox,
+        metrics=metrics,
     )
+    application.bot_data["services"] = services
     try:
         yield services
     finally:
@@ -120,11 +139,8 @@ def _reseller_http(settings: Settings) -> tuple[httpx.AsyncClient, Any]:
     return httpx.AsyncClient(transport=transport, follow_redirects=False), sandbox_app.state.sandbox
 
 
-def build_application(services: Services) -> BotApp:
-    from handlers import register_handlers
-    from handlers.delivery import Notifier
-
-    settings = services.settings
+def build_application(settings: Settings, metrics: Metrics) -> TimedApplication:
+    """The Telegram application, before any service exists (they are made with its bot)."""
     builder: Any = (  # Any: rate_limiter() changes the builder's type parameters
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -139,8 +155,8 @@ def build_application(services: Services) -> BotApp:
     application: TimedApplication = (
         builder.concurrent_updates(concurrent)
         .application_class(TimedApplication)
-        .request(CountingRequest(services.metrics, connection_pool_size=256))
-        .get_updates_request(CountingRequest(services.metrics, connection_pool_size=1))
+        .request(CountingRequest(metrics, connection_pool_size=256))
+        .get_updates_request(CountingRequest(metrics, connection_pool_size=1))
         .context_types(ContextTypes(context=BotContext))
         # Every text the bot sends is HTML, never with a link preview (alerts opt out).
         .defaults(
@@ -151,16 +167,16 @@ def build_application(services: Services) -> BotApp:
         )
         .build()
     )
-    application.metrics = services.metrics
-    application.bot_data["services"] = services
-    services.alerts.bot = application.bot
-    # Application tasks are awaited on stop(), so work in flight finishes cleanly.
-    notifier = Notifier(application.bot, services.reach)
-    services.orders.connect(application.bot, notifier, application.create_task)
+    application.metrics = metrics
+    return application
+
+
+def _register_handlers(application: BotApp, settings: Settings) -> None:
+    from handlers import register_handlers
+
     if settings.telegram_rate_limit:  # first of all, so what the handlers send inherits it
         application.add_handler(TypeHandler(object, set_update_priority), group=-2)
     register_handlers(application)
-    return application
 
 
 async def run(settings: Settings) -> None:
@@ -182,8 +198,10 @@ async def serve(
 
     ``extra_routes`` are served by the listener too (the playground's page).
     """
-    async with open_services(settings) as services:
-        application = build_application(services)
+    metrics = Metrics()
+    application = build_application(settings, metrics)
+    async with open_services(settings, application, metrics) as services:
+        _register_handlers(application, settings)
         webhook = TelegramWebhook.from_settings(settings)  # None: the bot polls
         routes = [*extra_routes, *_operations_routes(services, application, webhook)]
         listener = create_listener(_listener_hooks(services, application), routes)
@@ -292,9 +310,9 @@ def _schedule_care(application: BotApp, services: Services) -> None:
     from handlers.background_pace import background_pace
     from handlers.care_notices import CareMessages
 
-    care = Care(services.settings, services.storage, services.reseller, services.reach)
     pace = background_pace(application.bot_data)  # shared with broadcasts
-    care.connect(CareMessages(application.bot, services.reach, pace))
+    notices = CareMessages(application.bot, services.reach, pace)
+    care = Care(services.settings, services.storage, services.reseller, services.reach, notices)
 
     async def care_round(context: BotContext) -> None:
         await care.run_round(keep_going=lambda: application.running)

@@ -107,23 +107,25 @@ class RoundReport:
 
 class Care:
     def __init__(
-        self, settings: Settings, storage: Storage, reseller: PikaSimClient, reach: Reach
+        self,
+        settings: Settings,
+        storage: Storage,
+        reseller: PikaSimClient,
+        reach: Reach,
+        notices: CareNotices,
     ) -> None:
         self._settings = settings
         self._storage = storage
         self._reseller = reseller
         self._reach = reach
-        self._notices: CareNotices | None = None
+        self._notices = notices
         self.share = CareShare(reseller.budget, settings.care_budget_percent)
         self._running = asyncio.Lock()
-
-    def connect(self, notices: CareNotices) -> None:
-        self._notices = notices
 
     async def run_round(self, keep_going: Callable[[], bool] = _always) -> RoundReport | None:
         """One round; None when the last one is still running (it is never doubled).
         ``keep_going()`` turning False (shutdown) ends the round early."""
-        if self._running.locked() or self._notices is None:
+        if self._running.locked():
             return None
         async with self._running:
             report = RoundReport()
@@ -227,7 +229,6 @@ class Care:
         for lesser in also:  # a later notice makes the earlier ones pointless
             await self._storage.care.claim(iccid, lesser)
         notices = self._notices
-        assert notices is not None
         if notice == "connected":
             result = await notices.connected(watched)
         elif notice.startswith("low"):

@@ -159,8 +159,7 @@ class _Bot:
 
 
 def _alerts(clock: _Clock, bot: _Bot, **limits: Any) -> Alerts:
-    alerts = Alerts([2, 1], clock=clock, **limits)
-    alerts.bot = bot  # type: ignore[assignment]
+    alerts = Alerts([2, 1], bot, clock=clock, **limits)  # type: ignore[arg-type]
     return alerts
 
 

@@ -49,6 +49,10 @@ class Core:
         reseller: PikaSimClient,
         alerts: Alerts,
         wallet: Wallet,
+        *,
+        bot: Bot,
+        delivery: Delivery,
+        spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -56,30 +60,14 @@ class Core:
         self.alerts = alerts
         self.wallet = wallet
         self.webhooks_expected = False
-        self._bot: Bot | None = None
-        self._delivery: Delivery | None = None
+        self.bot = bot
+        self.delivery = delivery
         self._locks: dict[int | str, asyncio.Lock] = {}
         self._waiters: set[asyncio.Task[None]] = set()
-        self.spawn: Callable[[Awaitable[Any]], object] = asyncio.ensure_future
+        # Application tasks are awaited on its stop(), so work in flight finishes cleanly.
+        self.spawn = spawn
         # The facade's advance(): the one way an order moves on (set by ``Orders``).
         self.advance: Callable[[int], Awaitable[Any]] = _not_wired
-
-    def connect(
-        self, bot: Bot, delivery: Delivery, spawn: Callable[[Awaitable[Any]], object]
-    ) -> None:
-        self._bot, self._delivery, self.spawn = bot, delivery, spawn
-
-    @property
-    def bot(self) -> Bot:
-        if self._bot is None:
-            raise RuntimeError("the order code is not connected to the Telegram application")
-        return self._bot
-
-    @property
-    def delivery(self) -> Delivery:
-        if self._delivery is None:
-            raise RuntimeError("the order code is not connected to the Telegram application")
-        return self._delivery
 
     # -- locks and background waits ---------------------------------------------------------
 

@@ -56,8 +56,16 @@ class Orders:
         reseller: PikaSimClient,
         alerts: Alerts,
         wallet: Wallet,
+        *,
+        bot: Bot,
+        delivery: Delivery,
+        spawn: Callable[[Awaitable[Any]], object],
     ) -> None:
-        core = self._core = Core(settings, storage, reseller, alerts, wallet)
+        """``delivery`` tells customers; ``spawn`` runs the work that the Telegram application
+        awaits when it stops."""
+        core = self._core = Core(
+            settings, storage, reseller, alerts, wallet, bot=bot, delivery=delivery, spawn=spawn
+        )
         core.advance = self.advance
         self._payments = Payments(core)
         self._placing = Placing(core)
@@ -70,12 +78,6 @@ class Orders:
         self._warmed_up = False
 
     # -- wiring -------------------------------------------------------------------------------
-
-    def connect(
-        self, bot: Bot, delivery: Delivery, spawn: Callable[[Awaitable[Any]], object]
-    ) -> None:
-        """Hand in what sends messages; ``spawn`` runs work the application awaits on stop."""
-        self._core.connect(bot, delivery, spawn)
 
     @property
     def webhooks_expected(self) -> bool:
