@@ -20,6 +20,7 @@ from handlers import (
     admin_orders,
     admin_refund,
     admin_stats,
+    admin_user,
     admin_wallet,
     admin_webhook,
 )
@@ -44,7 +45,7 @@ COMMANDS: dict[str, Handler] = {
     "orders": admin_orders.on_orders,
     "order": admin_orders.on_order,
     "esim": admin_orders.on_esim,
-    "user": admin_orders.on_user,
+    "user": admin_user.on_user,
     "refund": admin_refund.on_refund,
     "stats": admin_stats.on_stats,
     "audit": admin_audit.on_audit,
@@ -62,6 +63,8 @@ BUTTONS: dict[str, ButtonHandler] = {
     "ck": admin_orders.on_check_again,
     "ol": admin_orders.on_orders_page,
     "tx": admin_wallet.on_transactions_page,
+    "uo": admin_user.on_user_page,
+    "ue": admin_user.on_user_page,
     "wt": admin_webhook.on_webhook_test,
 }
 

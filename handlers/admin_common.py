@@ -15,9 +15,10 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError
-from handlers.callbacks import Callback, build
+from handlers.callbacks import Callback
 from handlers.common import services_of
 from handlers.fallback import on_unknown_command
+from handlers.paging import nav_row
 from storage.stats import StatsRepo
 
 if TYPE_CHECKING:
@@ -130,20 +131,5 @@ def reseller_problem(language: str, error: PikaSimError) -> str:
 def pager(
     language: str, action: str, selector: str, page: int, has_next: bool
 ) -> list[InlineKeyboardButton]:
-    """◀ / ▶ buttons for a paged list (callback ``a:<action>:<selector>:<page>``)."""
-    row = []
-    if page > 1:
-        row.append(
-            InlineKeyboardButton(
-                t(language, "admin.button.prev"),
-                callback_data=build("a", action, selector, page - 1),
-            )
-        )
-    if has_next:
-        row.append(
-            InlineKeyboardButton(
-                t(language, "admin.button.next"),
-                callback_data=build("a", action, selector, page + 1),
-            )
-        )
-    return row
+    """◀ / ▶ buttons for a paged admin list (callback ``a:<action>:<selector>:<page>``)."""
+    return nav_row(language, "a", (action, selector), page, has_next)

@@ -24,13 +24,21 @@ from handlers.admin_common import (
 from handlers.admin_refund import refundable
 from handlers.callbacks import Callback, build
 from handlers.common import language_of, reply, services_of, show
+from handlers.paging import fit
 from storage import Order, OrderStatus, User
 
-__all__ = ["on_esim", "on_order", "on_orders", "on_orders_page", "on_user"]
+__all__ = [
+    "customer",
+    "live_esim_text",
+    "on_esim",
+    "on_order",
+    "on_orders",
+    "on_orders_page",
+    "order_line",
+]
 
 ORDERS_PAGE = 10
 _STATUSES = frozenset(status.value for status in OrderStatus)
-USER_LIVE_ESIMS = 5  # live look-ups per /user, to stay well inside the reseller's rate limit
 
 
 # -- /order ---------------------------------------------------------------------------------
@@ -47,7 +55,7 @@ async def on_order(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if order is None:
         await reply(update, t(language, "admin.not_found", key=html.escape(args[0][:40])))
         return
-    text = await order_card(context, order, language)
+    text = fit(await order_card(context, order, language))
     await reply(update, text, await order_buttons(context, order, language))
 
 
@@ -116,7 +124,7 @@ async def order_card(context: ContextTypes.DEFAULT_TYPE, order: Order, language:
     if order.failure_reason:
         lines.append(t(language, "admin.order.failure", reason=html.escape(order.failure_reason)))
     lines += [
-        t(language, "admin.order.customer", customer=_customer(order.user_id, user)),
+        t(language, "admin.order.customer", customer=customer(order.user_id, user)),
         t(
             language,
             "admin.order.plan",
@@ -167,11 +175,11 @@ async def order_card(context: ContextTypes.DEFAULT_TYPE, order: Order, language:
     lines.append("")
     lines.append(await _live_order(context, order, language))
     if iccid:
-        lines.append(await _live_esim_text(context, iccid, language))
+        lines.append(await live_esim_text(context, iccid, language))
     return "\n".join(lines)
 
 
-def _customer(user_id: int, user: User | None) -> str:
+def customer(user_id: int, user: User | None) -> str:
     name = user.first_name if user else ""
     username = user.username if user else None
     handle = f" @{username}" if username else ""
@@ -199,7 +207,7 @@ async def _live_esim(
     return esim, None
 
 
-async def _live_esim_text(
+async def live_esim_text(
     context: ContextTypes.DEFAULT_TYPE, iccid: str, language: str, key: str = "admin.live.esim"
 ) -> str:
     """The reseller's live view of an eSIM, as one line or (``admin.live.esim_card``) a card."""
@@ -255,79 +263,11 @@ async def on_esim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if topups:
         items = ", ".join(f"<code>{o.reference}</code> ({o.status.value})" for o in topups)
         lines.append(t(language, "admin.esim.topups", items=items))
-    lines += ["", await _live_esim_text(context, iccid, language, "admin.live.esim_card")]
-    await reply(update, "\n".join(lines))
+    lines += ["", await live_esim_text(context, iccid, language, "admin.live.esim_card")]
+    await reply(update, fit("\n".join(lines)))
 
 
-# -- /user ----------------------------------------------------------------------------------
-
-
-@admin_command("user")
-async def on_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = language_of(update, context)
-    args = context.args or []
-    if not args or not args[0].lstrip("-").isdigit():
-        await reply(update, t(language, "admin.user.usage"))
-        return
-    user_id = int(args[0])
-    storage = services_of(context).storage
-    user = await storage.users.get(user_id)
-    orders = await storage.orders.for_user(user_id, limit=10)
-    if user is None and not orders:
-        await reply(update, t(language, "admin.user.unknown", user_id=user_id))
-        return
-    await reply(update, await _user_card(context, user_id, user, orders, language))
-
-
-async def _user_card(
-    context: ContextTypes.DEFAULT_TYPE,
-    user_id: int,
-    user: User | None,
-    orders: list[Order],
-    language: str,
-) -> str:
-    storage = services_of(context).storage
-    totals = await stats_of(context).user_totals(user_id)
-    lines = [
-        t(language, "admin.user.title", customer=_customer(user_id, user)),
-        t(
-            language,
-            "admin.user.seen",
-            language_code=html.escape(
-                (user.language or user.language_code or "—") if user else "—"
-            ),
-            first=when(user.created_at if user else None),
-            last=when(user.last_seen_at if user else None),
-        ),
-        t(
-            language,
-            "admin.user.totals",
-            orders=totals.orders,
-            stars=totals.stars_paid,
-            refunds=totals.refunds,
-            refunded=totals.stars_refunded,
-        ),
-        "",
-        t(language, "admin.user.orders"),
-    ]
-    lines += [_order_line(order) for order in orders] or [t(language, "admin.none")]
-    esims = await storage.esims.for_user(user_id)
-    lines += ["", t(language, "admin.user.esims")]
-    for index, esim in enumerate(esims):
-        live = (
-            await _live_esim_text(context, esim.iccid, language)
-            if index < USER_LIVE_ESIMS
-            else t(language, "admin.live.skipped")
-        )
-        lines.append(
-            f"<code>{html.escape(esim.iccid)}</code> · {html.escape(esim.package_code)}\n  {live}"
-        )
-    if not esims:
-        lines.append(t(language, "admin.none"))
-    return "\n".join(lines)
-
-
-def _order_line(order: Order) -> str:
+def order_line(order: Order) -> str:
     return (
         f"<code>{order.reference}</code> · {order.status.value} · "
         f"{html.escape(order.package_name)} · ⭐ {order.price_stars} · {when(order.created_at)}"
@@ -373,6 +313,6 @@ async def _orders_page(
     )
     has_next = len(orders) > ORDERS_PAGE
     lines = [t(language, "admin.orders.title", status=selector, page=page)]
-    lines += [_order_line(order) for order in orders[:ORDERS_PAGE]] or [t(language, "admin.none")]
+    lines += [order_line(order) for order in orders[:ORDERS_PAGE]] or [t(language, "admin.none")]
     row = pager(language, "ol", selector, page, has_next)
-    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
+    return fit("\n".join(lines)), InlineKeyboardMarkup([row]) if row else None

@@ -15,6 +15,7 @@ from bot.pricing import usd
 from handlers.admin_common import admin_command, audit, pager, reseller_problem, when_dt
 from handlers.callbacks import Callback
 from handlers.common import language_of, reply, services_of, show
+from handlers.paging import fit
 
 __all__ = [
     "on_balance",
@@ -123,12 +124,13 @@ async def _transactions_page(
         return reseller_problem(language, error), None
     pages = answer.pagination.pages
     lines = [t(language, "admin.transactions.title", type=selector, page=page, pages=pages or "?")]
-    lines += [_transaction_line(item) for item in answer.transactions] or [
+    # the reseller's page size is its own to choose: never show more than ours
+    lines += [_transaction_line(item) for item in answer.transactions[:TRANSACTIONS_PAGE]] or [
         t(language, "admin.none")
     ]
     has_next = page < pages if pages else len(answer.transactions) == TRANSACTIONS_PAGE
     row = pager(language, "tx", selector, page, has_next)
-    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
+    return fit("\n".join(lines)), InlineKeyboardMarkup([row]) if row else None
 
 
 def _transaction_line(item: Transaction) -> str:

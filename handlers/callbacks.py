@@ -19,7 +19,7 @@ _SORT = r"[pdv]"  # by price, by days, by volume
 
 # prefix -> regular expression of the arguments (joined by ":")
 _PATTERNS: dict[str, re.Pattern[str]] = {
-    "m": re.compile(r"(home|buy|mine|help|regions|global|lang)"),  # menu
+    "m": re.compile(r"(home|buy|mine|help|regions|global|lang)(?::(\d{1,3}))?"),  # menu, page
     "c": re.compile(rf"({_ISO})(?::(\d{{1,3}}):({_SORT}))?"),  # country plans, page, sort
     "r": re.compile(rf"([A-Z]{{2,8}})(?::(\d{{1,3}}):({_SORT}))?"),  # region plans
     "g": re.compile(rf"(\d{{1,3}}):({_SORT})"),  # global plans

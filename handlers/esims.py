@@ -29,7 +29,8 @@ from handlers.callbacks import build, parse
 from handlers.common import answer, language_of, services_of, show
 from handlers.delivery import esim_keyboard, install_links
 from handlers.pacing import pacing_of
-from storage import Esim, OrderKind, now
+from handlers.paging import Page, fit, nav_row
+from storage import Esim, now
 
 __all__ = [
     "FINAL",
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 GIB = 1024**3
 MIB = 1024**2
-_LISTED = 20  # eSIMs on the "My eSIMs" page
+_LISTED = 10  # eSIMs on a "My eSIMs" page (the shared pager shows the rest)
 _BAR_CELLS = 10
 _USAGE_CACHE_SECONDS = 60  # the reseller is asked about one eSIM's usage at most this often
 _CACHED_AT_MOST = 1000  # eSIMs per cache; the cache starts afresh beyond that
@@ -101,9 +102,9 @@ def _plan_name(context: ContextTypes.DEFAULT_TYPE, esim: Esim, names: dict[int, 
     return plan.name if plan is not None else esim.package_code
 
 
-async def _order_names(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> dict[int, str]:
-    orders = await services_of(context).storage.orders.for_user(user_id, limit=100)
-    return {order.id: order.package_name for order in orders if order.kind is OrderKind.ESIM}
+async def _order_names(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> dict[int, str]:
+    """The plan names the customer bought these eSIMs as (only these: a page, or one)."""
+    return await services_of(context).storage.orders.package_names([e.order_id for e in esims])
 
 
 def _left_text(language: str, esim: Esim) -> str:
@@ -141,38 +142,43 @@ async def owned_esim(
 # -- My eSIMs -----------------------------------------------------------------------------
 
 
-async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_mine(update: Update, context: ContextTypes.DEFAULT_TYPE, number: int = 1) -> None:
     user = update.effective_user
     if user is None:
         return
-    esims = (await services_of(context).storage.esims.for_user(user.id))[:_LISTED]
-    due = _due(context, esims)
+    page = await _mine_page(context, user.id, number)
+    due = _due(context, page.items)
     pacing = pacing_of(context)
     if due and not pacing.busy(user.id, "mine"):  # otherwise: what we knew, at once
         pacing.tapped(user.id, "mine")
-        pacing.run(context, update, user.id, _refresh_then_list(update, context, due))
+        pacing.run(context, update, user.id, _refresh_then_list(update, context, due, number))
         return
-    await _show_list(update, context, esims)
+    await _show_list(update, context, page)
+
+
+async def _mine_page(context: ContextTypes.DEFAULT_TYPE, user_id: int, number: int) -> Page[Esim]:
+    esims = await services_of(context).storage.esims.for_user(
+        user_id, limit=_LISTED + 1, offset=Page.offset(number, _LISTED)
+    )
+    return Page.of(esims, number, _LISTED)
 
 
 async def _refresh_then_list(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, due: list[Esim]
+    update: Update, context: ContextTypes.DEFAULT_TYPE, due: list[Esim], number: int
 ) -> None:
     await _refresh_usage(context, due)
     user_id = update.effective_user.id if update.effective_user else 0
-    await _show_list(
-        update, context, (await services_of(context).storage.esims.for_user(user_id))[:_LISTED]
-    )
+    await _show_list(update, context, await _mine_page(context, user_id, number))
 
 
-async def _show_list(update: Update, context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> None:
+async def _show_list(update: Update, context: ContextTypes.DEFAULT_TYPE, page: Page[Esim]) -> None:
     language = language_of(update, context)
-    user_id = update.effective_user.id if update.effective_user else 0
+    esims = page.items
     if not esims:
         buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=build("m", "buy"))
         await show(update, t(language, "esims.none"), InlineKeyboardMarkup([[buy]]))
         return
-    names = await _order_names(context, user_id)
+    names = await _order_names(context, esims)
     lines = [t(language, "esims.title")]
     rows = []
     for esim in esims:
@@ -192,10 +198,12 @@ async def _show_list(update: Update, context: ContextTypes.DEFAULT_TYPE, esims: 
         label = t(language, "esims.button.open", plan=_plan_name(context, esim, names),
                   tail=esim.iccid[-4:])  # fmt: skip
         rows.append([InlineKeyboardButton(label, callback_data=build("e", esim.iccid))])
+    if nav := nav_row(language, "m", ("mine",), page.number, page.has_next):
+        rows.append(nav)
     rows.append(
         [InlineKeyboardButton(t(language, "browse.button.menu"), callback_data=build("m", "home"))]
     )
-    await show(update, "\n\n".join(lines), InlineKeyboardMarkup(rows))
+    await show(update, fit("\n\n".join(lines)), InlineKeyboardMarkup(rows))
 
 
 def _due(context: ContextTypes.DEFAULT_TYPE, esims: list[Esim]) -> list[Esim]:
@@ -233,8 +241,7 @@ async def on_card(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     esim, _ = owned
     language = language_of(update, context)
-    user_id = update.effective_user.id if update.effective_user else 0
-    name = _plan_name(context, esim, await _order_names(context, user_id))
+    name = _plan_name(context, esim, await _order_names(context, [esim]))
     text = t(
         language,
         "esims.card",
@@ -377,8 +384,7 @@ async def _show_usage(
     update: Update, context: ContextTypes.DEFAULT_TYPE, esim: Esim, fetched_at: float, usage: Usage
 ) -> None:
     language = language_of(update, context)
-    user_id = update.effective_user.id if update.effective_user else 0
-    name = _plan_name(context, esim, await _order_names(context, user_id))
+    name = _plan_name(context, esim, await _order_names(context, [esim]))
     age = int(time.monotonic() - fetched_at)
     updated = (
         t(language, "esims.usage.updated", seconds=age)

@@ -15,6 +15,7 @@ from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from handlers import browse, esims
 from handlers.callbacks import build, parse
 from handlers.common import answer, language_of, remember_user, reply, services_of, show
+from handlers.paging import page_arg
 
 __all__ = [
     "COMMANDS",
@@ -149,7 +150,7 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif action == "global":
         await browse.show_global(update, context)
     elif action == "mine":
-        await esims.show_mine(update, context)
+        await esims.show_mine(update, context, page_arg(callback.arg(1, "1")))
     elif action == "help":
         await on_help(update, context)
     else:  # "lang"

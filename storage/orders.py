@@ -186,12 +186,23 @@ class OrdersRepo:
         )
         return _order(row)
 
-    async def for_user(self, user_id: int, limit: int = 20) -> list[Order]:
+    async def for_user(self, user_id: int, limit: int = 20, offset: int = 0) -> list[Order]:
         rows = await self._db.fetchall(
-            "SELECT * FROM orders WHERE user_id = ? AND status <> ? ORDER BY id DESC LIMIT ?",
-            (user_id, S.AWAITING_PAYMENT.value, limit),
+            "SELECT * FROM orders WHERE user_id = ? AND status <> ? ORDER BY id DESC"
+            " LIMIT ? OFFSET ?",
+            (user_id, S.AWAITING_PAYMENT.value, limit, offset),
         )
         return [Order.from_row(row) for row in rows]
+
+    async def package_names(self, order_ids: list[int]) -> dict[int, str]:
+        """Plan names by order id, for the orders a page shows (never a whole history)."""
+        if not order_ids:
+            return {}
+        marks = ", ".join("?" for _ in order_ids)
+        rows = await self._db.fetchall(
+            f"SELECT id, package_name FROM orders WHERE id IN ({marks})", order_ids
+        )
+        return {int(row["id"]): str(row["package_name"]) for row in rows}
 
     async def latest(
         self, status: OrderStatus | None = None, limit: int = 10, offset: int = 0
