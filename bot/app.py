@@ -27,6 +27,7 @@ from bot.orders import Orders
 from bot.pikasim import PikaSimClient, Priority, RequestBudget
 from bot.services import Services
 from bot.settings import Settings
+from bot.upkeep import Upkeep
 from bot.wallet import Wallet
 from storage import Storage
 
@@ -220,6 +221,11 @@ def _schedule_jobs(
     async def alert_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
         await services.alerts.send_digest()
 
+    upkeep = Upkeep(services.storage, settings.retention_days, settings.audit_log_keep)
+
+    async def daily_upkeep(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await upkeep.run()
+
     async def at_start() -> None:
         # Finish what the last run left half-done, off the start path.
         await services.orders.reconcile()
@@ -235,6 +241,7 @@ def _schedule_jobs(
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
     jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
     jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
+    jobs.run_repeating(daily_upkeep, interval=86400, first=60, name="upkeep")
 
 
 def _listener_hooks(

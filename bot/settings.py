@@ -186,6 +186,9 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "sandbox_provisioning_delay": (_number(0), "3"),
     "sandbox_open": (_flag, "0"),
     "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
+    # retention (issue 15): processed webhook events kept this long; audit entries kept at most
+    "retention_days": (_integer(1), "90"),
+    "audit_log_keep": (_integer(1000), "100000"),
 }
 
 
@@ -217,6 +220,8 @@ class Settings:
     # Not a variable: set by the playground, whose Telegram is an emulator and whose Stars are
     # simulated, so its sandbox sales are demonstrations, not rehearsals with real money.
     simulated_stars: bool = False
+    retention_days: int = 90
+    audit_log_keep: int = 100_000
 
     @property
     def uses_sandbox(self) -> bool:

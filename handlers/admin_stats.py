@@ -35,15 +35,16 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = language_of(update, context)
     rate = services_of(context).settings.stars_per_usd
     stats = stats_of(context)
-    stamp = now()
+    day = now() // DAY
+    # today live; the week and the month are whole UTC days (today included), so that the
+    # closed ones come from the daily roll-up and /stats costs the same for any history
     periods = (
-        ("today", stamp - stamp % DAY),  # since midnight UTC
-        ("week", stamp - 7 * DAY),
-        ("month", stamp - 30 * DAY),
+        ("today", await stats.period(day * DAY)),
+        ("week", await stats.days(day - 6)),
+        ("month", await stats.days(day - 29)),
     )
     blocks = [t(language, "admin.stats.title")]
-    for name, since in periods:
-        period = await stats.period(since)
+    for name, period in periods:
         blocks.append(_block(language, t(language, f"admin.stats.{name}"), period, rate))
     blocks.append(t(language, "admin.stats.margin_note", rate=rate))
     await reply(update, "\n\n".join(blocks))

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.db import Database, Row, Transaction, now
+from storage.rollup import forget_day
 
 __all__ = [
     "FINAL",
@@ -62,6 +63,7 @@ IN_PROGRESS = (S.PAID, S.ORDERING, S.ORDERED, S.PROVISIONED, S.REFUNDING)
 # Where an order may rest for good (a delivered one can still be refunded by an admin).
 FINAL = frozenset({S.DELIVERED, S.REFUNDED, S.EXPIRED})
 WAITING_FOR_ESIM = (S.PAID, S.ORDERING, S.ORDERED)
+_AVERAGE_OF = 2000  # the latest orders whose delivered ones give the average cost
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
 
@@ -273,6 +275,15 @@ class OrdersRepo:
         )
         return [Order.from_row(row) for row in rows]
 
+    async def cost_placed_between(self, since: int, until: int) -> int:
+        """What the orders placed in the period cost us, in cents (summed in the database)."""
+        value = await self._db.fetchval(
+            "SELECT COALESCE(SUM(cost_cents), 0) FROM orders"
+            " WHERE ordered_at >= ? AND ordered_at < ?",
+            (since, until),
+        )
+        return int(value)
+
     async def count_applied_topups(self, iccid: str, package_code: str) -> int:
         """Top-ups of this code we already counted as applied to the eSIM."""
         value = await self._db.fetchval(
@@ -321,6 +332,7 @@ class OrdersRepo:
         )
         if row is None:
             raise IllegalTransition(f"order {order.reference} is no longer {order.status}")
+        await forget_day(tx, row["paid_at"])
         return Order.from_row(row)
 
     async def update(self, order: Order, **changes: Any) -> Order:
@@ -333,12 +345,17 @@ class OrdersRepo:
                 f"UPDATE orders SET {assignments} WHERE id = ? RETURNING *",
                 (*changes.values(), order.id),
             )
-        assert row is not None
+            assert row is not None
+            await forget_day(tx, row["paid_at"])
         return Order.from_row(row)
 
     async def average_cost_cents(self) -> int | None:
+        # the delivered ones among the latest orders: as meaningful for "how long the wallet
+        # lasts", and bounded whatever the history (a walk down the primary key)
         value = await self._db.fetchval(
-            "SELECT AVG(cost_cents) FROM orders WHERE status = ?", (S.DELIVERED.value,)
+            "SELECT AVG(cost_cents) FROM (SELECT cost_cents, status FROM orders"
+            " ORDER BY id DESC LIMIT ?) latest WHERE status = ?",
+            (_AVERAGE_OF, S.DELIVERED.value),
         )
         return None if value is None else int(value)
 
