@@ -62,12 +62,21 @@ def generate(
     history = History(users=users)
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO users (id, first_name, username, language_code, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (id, first_name, username, language_code, language, created_at,"
+        " last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
-            (first_user + i, f"Customer {i}", None, rng.choice(("en", "es", "ru")), since, until)
+            (
+                first_user + i,
+                f"Customer {i}",
+                None,
+                code,
+                code if rng.random() < 0.3 else None,
+                since,
+                until,
+            )
             for i in range(users)
-        ),
+            for code in [rng.choice(("en", "es", "ru"))]
+        ),  # a third chose a language in the menu; the bot keeps those in memory
     )
     first_order = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM orders").fetchone()[0]) + 1
     rows = _orders(rng, first_order, orders, users, first_user, since, until)

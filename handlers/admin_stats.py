@@ -12,7 +12,6 @@ from bot.i18n import cldr, t
 from bot.pricing import usd
 from handlers.admin_common import admin_command, stats_of
 from handlers.common import language_of, reply, services_of
-from storage import now
 from storage.stats import LocationCount, PeriodStats
 
 __all__ = ["margin_cents", "on_stats", "stars_to_cents"]
@@ -35,16 +34,11 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = language_of(update, context)
     rate = services_of(context).settings.stars_per_usd
     stats = stats_of(context)
-    day = now() // DAY
-    # today live; the week and the month are whole UTC days (today included), so that the
-    # closed ones come from the daily roll-up and /stats costs the same for any history
-    periods = (
-        ("today", await stats.period(day * DAY)),
-        ("week", await stats.days(day - 6)),
-        ("month", await stats.days(day - 29)),
-    )
+    # whole UTC days, today included: today is counted live, the closed days come from the
+    # daily roll-up, so /stats costs the same for any history
+    periods = await stats.overview([1, 7, 30])
     blocks = [t(language, "admin.stats.title")]
-    for name, period in periods:
+    for name, period in zip(("today", "week", "month"), periods, strict=True):
         blocks.append(_block(language, t(language, f"admin.stats.{name}"), period, rate))
     blocks.append(t(language, "admin.stats.margin_note", rate=rate))
     await reply(update, "\n\n".join(blocks))

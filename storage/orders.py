@@ -18,6 +18,7 @@ __all__ = [
     "OrderKind",
     "OrderStatus",
     "OrdersRepo",
+    "Placed",
     "new_reference",
 ]
 
@@ -63,6 +64,7 @@ IN_PROGRESS = (S.PAID, S.ORDERING, S.ORDERED, S.PROVISIONED, S.REFUNDING)
 # Where an order may rest for good (a delivered one can still be refunded by an admin).
 FINAL = frozenset({S.DELIVERED, S.REFUNDED, S.EXPIRED})
 WAITING_FOR_ESIM = (S.PAID, S.ORDERING, S.ORDERED)
+_IN_CHUNK = 500  # values per IN (...) list, well under every backend's parameter limit
 _AVERAGE_OF = 2000  # the latest orders whose delivered ones give the average cost
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
@@ -115,6 +117,16 @@ class Order:
     @property
     def is_topup(self) -> bool:
         return self.kind is OrderKind.TOPUP
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """What the books compare with the reseller's ledger: four columns, not a whole order."""
+
+    reference: str
+    kind: OrderKind
+    reseller_order_id: str | None
+    target_iccid: str | None
 
 
 class OrdersRepo:
@@ -274,6 +286,28 @@ class OrdersRepo:
             (since, until),
         )
         return [Order.from_row(row) for row in rows]
+
+    async def placed_refs_between(self, since: int, until: int) -> list[Placed]:
+        rows = await self._db.fetchall(
+            "SELECT reference, kind, reseller_order_id, target_iccid FROM orders"
+            " WHERE ordered_at >= ? AND ordered_at < ? ORDER BY id",
+            (since, until),
+        )
+        return [Placed(row[0], OrderKind(row[1]), row[2], row[3]) for row in rows]
+
+    async def esim_reseller_ids(self, iccids: list[str]) -> set[str]:
+        """The reseller order ids of the eSIM orders that issued these ICCIDs."""
+        found: set[str] = set()
+        for start in range(0, len(iccids), _IN_CHUNK):
+            chunk = iccids[start : start + _IN_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._db.fetchall(
+                "SELECT reseller_order_id FROM orders"
+                f" WHERE iccid IN ({marks}) AND kind = ? AND reseller_order_id IS NOT NULL",
+                (*chunk, OrderKind.ESIM.value),
+            )
+            found |= {str(row[0]) for row in rows}
+        return found
 
     async def cost_placed_between(self, since: int, until: int) -> int:
         """What the orders placed in the period cost us, in cents (summed in the database)."""

@@ -27,8 +27,10 @@ async def forget_day(tx: Transaction, paid_at: int | None) -> None:
 
 
 async def forget_order_day(tx: Transaction, order_id: int) -> None:
-    """The same, for a write that knows only the order's id (refunds)."""
+    """The same for a refund write, which knows only the order's id: the day the order was
+    paid (its cost, its failures) and the day the refund was opened (the refunds counted)."""
     await tx.execute(
-        "DELETE FROM stats_days WHERE day = (SELECT paid_at / ? FROM orders WHERE id = ?)",
-        (DAY, order_id),
+        "DELETE FROM stats_days WHERE day IN ((SELECT paid_at / ? FROM orders WHERE id = ?),"
+        " (SELECT created_at / ? FROM refunds WHERE order_id = ?))",
+        (DAY, order_id, DAY, order_id),
     )

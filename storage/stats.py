@@ -64,16 +64,26 @@ class StatsRepo:
     async def days(self, first_day: int, top: int = 5) -> PeriodStats:
         """Figures from the start of UTC day ``first_day`` until now: closed days from the
         roll-up (computed once, then kept), today live."""
+        (figures,) = await self.overview([today() - first_day + 1], top)
+        return figures
+
+    async def overview(self, spans: list[int], top: int = 5) -> list[PeriodStats]:
+        """Figures for the last ``span`` UTC days (today included) for each span: today is
+        counted once, live, and each closed day read once from the roll-up."""
         current = today()
+        first_day = current - max(spans) + 1
         rows = await self._db.fetchall(
             "SELECT * FROM stats_days WHERE day >= ? AND day < ?", (first_day, current)
         )
-        cached = {int(row["day"]): _from_day_row(row) for row in rows}
+        closed = {int(row["day"]): _from_day_row(row) for row in rows}
         for day in range(first_day, current):
-            if day not in cached:
-                cached[day] = await self._close_day(day)
-        parts = [*cached.values(), await self.period(current * DAY, top=_ALL)]
-        return _sum(parts, top)
+            if day not in closed:
+                closed[day] = await self._close_day(day)
+        live = await self.period(current * DAY, top=_ALL)
+        return [
+            _sum([*(closed[day] for day in range(current - span + 1, current)), live], top)
+            for span in spans
+        ]
 
     async def _close_day(self, day: int) -> PeriodStats:
         # Counted and stored in one write transaction: a write that would make the day stale

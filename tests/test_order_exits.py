@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.orders import DRIVEN, EXITS
 from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import build
-from storage import OrderKind, OrderStatus
+from storage import Order, OrderKind, OrderStatus
 from storage.orders import FINAL, TRANSITIONS
 from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually, running_bot
 from tests.test_admin_support import (
@@ -117,12 +117,18 @@ async def test_a_refund_while_the_esim_is_pending_cancels_the_late_esim(
         ),
         timeout=10,
     )
-    final = await bot.services.storage.orders.get(cancelled.id)
-    assert final is not None and final.after_refund == "cancelled" and final.status is S.REFUNDED
+    # the bot records the cancel just after the reseller made it: wait for that write too
+    final = await eventually(lambda: _after_refund(bot, cancelled.id, "cancelled"), timeout=5)
+    assert final.status is S.REFUNDED
     assert [c for c in tg.calls_to("sendPhoto") if c.params.get("chat_id") == 1001] == []
     await eventually(lambda: alerts_to(ada, "after it was refunded"), timeout=5)
     assert "cancelled with the reseller" in alerts_to(ada, order.reference)[-1]
     assert len(tg.refunds) == 1
+
+
+async def _after_refund(bot: RunningBot, order_id: int, value: str) -> Order | None:
+    order = await bot.services.storage.orders.get(order_id)
+    return order if order is not None and order.after_refund == value else None
 
 
 async def test_a_base_refund_covers_its_delivered_top_up(

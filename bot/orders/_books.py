@@ -12,12 +12,12 @@ from datetime import datetime
 
 from bot.orders._core import Core
 from bot.pikasim import PikaSimError, Priority
-from storage import Order, OrderKind, OrderStatus, now
+from storage import OrderKind, now
+from storage.orders import Placed
 
 __all__ = ["Audit", "Books", "Charge", "ResellerBooks", "StarsBooks"]
 
 log = logging.getLogger("bot.orders")
-S = OrderStatus
 
 _CHARGE_TYPES = frozenset({"order", "topup"})
 _MAX_PAGES = 20  # 2,000 wallet transactions: far more than a day's orders
@@ -50,7 +50,7 @@ class ResellerBooks:
     charged_cents: int = 0
     refunded_cents: int = 0
     unknown_charges: tuple[Charge, ...] = ()
-    uncharged: tuple[Order, ...] = ()
+    uncharged: tuple[Placed, ...] = ()
     error: str | None = None  # the reseller's ledger could not be read
 
 
@@ -106,7 +106,7 @@ class Books:
             return ResellerBooks(our_cost_cents=our_cost, error=error.message)
         # Only orders the ledger we read can speak for are compared with it: a long period's
         # older charges are past the pages we read, and their orders would look uncharged.
-        placed = await orders.placed_between(max(since, covered + _SLACK), until)
+        placed = await orders.placed_refs_between(max(since, covered + _SLACK), until)
         ours = {order.reseller_order_id for order in placed if order.reseller_order_id}
         # A top-up may be booked under its own id or its eSIM's order: both are ours.
         ours |= await self._esim_orders_of(placed)
@@ -123,14 +123,9 @@ class Books:
             ),
         )
 
-    async def _esim_orders_of(self, placed: list[Order]) -> set[str]:
-        orders = self._core.storage.orders
-        found: set[str] = set()
-        for iccid in {o.target_iccid for o in placed if o.is_topup and o.target_iccid}:
-            base = await orders.by_iccid(iccid)
-            if base is not None and base.reseller_order_id:
-                found.add(base.reseller_order_id)
-        return found
+    async def _esim_orders_of(self, placed: list[Placed]) -> set[str]:
+        iccids = {o.target_iccid for o in placed if o.kind is OrderKind.TOPUP and o.target_iccid}
+        return await self._core.storage.orders.esim_reseller_ids(sorted(iccids))
 
     async def _reseller_ledger(self, since: int, until: int) -> tuple[list[Charge], int, int]:
         """The reseller's charges (and refunds, in cents) of the period, newest first, and
