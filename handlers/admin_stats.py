@@ -16,8 +16,6 @@ from storage.stats import LocationCount, PeriodStats
 
 __all__ = ["margin_cents", "on_stats", "stars_to_cents"]
 
-DAY = 86_400
-
 
 def stars_to_cents(stars: int, stars_per_usd: int) -> int:
     """Stars back to US cents at the configured rate, rounded to the nearest cent."""
