@@ -39,6 +39,7 @@ from bot.telegram_limiter import (
     telegram_priority,
 )
 from bot.telegram_webhook import TelegramWebhook
+from bot.upkeep import Upkeep
 from bot.wallet import Wallet
 from handlers.context import BotApp, BotContext
 from storage import Storage
@@ -280,6 +281,11 @@ def _schedule_jobs(application: BotApp, services: Services) -> None:
     async def alert_digest(context: BotContext) -> None:
         await services.alerts.send_digest()
 
+    upkeep = Upkeep(services.storage, settings.retention_days, settings.audit_log_keep)
+
+    async def daily_upkeep(context: BotContext) -> None:
+        await upkeep.run()
+
     async def at_start() -> None:
         # Finish what the last run left half-done, off the start path.
         with telegram_priority(Priority.PAYMENT):
@@ -299,6 +305,7 @@ def _schedule_jobs(application: BotApp, services: Services) -> None:
     jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
     jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
     jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
+    jobs.run_repeating(daily_upkeep, interval=86400, first=60, name="upkeep")
     _schedule_care(application, services)
 
 

@@ -210,6 +210,9 @@ _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
     "care_budget_percent": (_integer(0, 50), "20"),
     "care_interval_seconds": (_integer(1), "900"),
     "refund_days": (_integer(0, 3650), "30"),  # self-service refunds; 0 turns them off
+    # retention (issue 15): processed webhook events kept this long; audit entries kept at most
+    "retention_days": (_integer(1), "90"),
+    "audit_log_keep": (_integer(1000), "100000"),
 }
 
 
@@ -251,6 +254,8 @@ class Settings:
     # Not a variable: set by the playground, whose Telegram is an emulator and whose Stars are
     # simulated, so its sandbox sales are demonstrations, not rehearsals with real money.
     simulated_stars: bool = False
+    retention_days: int = 90
+    audit_log_keep: int = 100_000
 
     @property
     def uses_sandbox(self) -> bool:

@@ -20,6 +20,7 @@ from handlers import (
     admin_orders,
     admin_refund,
     admin_stats,
+    admin_user,
     admin_wallet,
     admin_webhook,
 )
@@ -30,6 +31,7 @@ from handlers.callbacks import (
     AdminOrdersPage,
     AdminRefund,
     AdminTransactionsPage,
+    AdminUserPage,
     AdminWebhookTest,
     CallbackData,
     unpack,
@@ -54,7 +56,7 @@ COMMANDS: dict[str, Handler] = {
     "orders": admin_orders.on_orders,
     "order": admin_orders.on_order,
     "esim": admin_orders.on_esim,
-    "user": admin_orders.on_user,
+    "user": admin_user.on_user,
     "refund": admin_refund.on_refund,
     "stats": admin_stats.on_stats,
     "audit": admin_audit.on_audit,
@@ -70,6 +72,7 @@ BUTTONS: dict[type[CallbackData], ButtonHandler] = {
     AdminCheckAgain: admin_orders.on_check_again,
     AdminOrdersPage: admin_orders.on_orders_page,
     AdminTransactionsPage: admin_wallet.on_transactions_page,
+    AdminUserPage: admin_user.on_user_page,
     AdminWebhookTest: admin_webhook.on_webhook_test,
     AdminBroadcast: admin_broadcast.on_broadcast_button,
 }

@@ -13,6 +13,7 @@ from bot.pricing import usd
 from handlers.admin_common import admin_command, when
 from handlers.common import reply
 from handlers.context import BotContext
+from handlers.paging import fit
 
 __all__ = ["audit_text", "on_audit"]
 
@@ -29,7 +30,7 @@ async def on_audit(update: Update, context: BotContext) -> None:
         await reply(update, t(language, "admin.audit.usage"))
         return
     books = await context.services.orders.books.audit(days)
-    await reply(update, audit_text(language, books, days))
+    await reply(update, fit(audit_text(language, books, days)))
 
 
 def audit_text(language: str, books: Audit, days: int) -> str:

@@ -9,12 +9,11 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardButton, Update
+from telegram import Update
 from telegram.constants import ChatType
 
 from bot.i18n import t
 from bot.pikasim import PikaSimError
-from handlers.callbacks import CallbackData
 from handlers.common import reply
 from handlers.context import BotContext
 from handlers.fallback import on_unknown_command
@@ -30,7 +29,6 @@ __all__ = [
     "audit",
     "is_admin_update",
     "order_named",
-    "pager",
     "reseller_problem",
     "when",
     "when_dt",
@@ -124,23 +122,3 @@ def when_dt(value: datetime | None) -> str:
 def reseller_problem(language: str, error: PikaSimError) -> str:
     """One line naming what the reseller said, for an admin."""
     return t(language, "admin.reseller_error", kind=error.kind, message=html.escape(str(error)))
-
-
-def pager(
-    language: str, page_data: Callable[[int], CallbackData], page: int, has_next: bool
-) -> list[InlineKeyboardButton]:
-    """◀ / ▶ buttons for a paged list; ``page_data(n)`` is the button of page ``n``."""
-    row: list[InlineKeyboardButton] = []
-    if page > 1:
-        row.append(
-            InlineKeyboardButton(
-                t(language, "admin.button.prev"), callback_data=page_data(page - 1).pack()
-            )
-        )
-    if has_next:
-        row.append(
-            InlineKeyboardButton(
-                t(language, "admin.button.next"), callback_data=page_data(page + 1).pack()
-            )
-        )
-    return row

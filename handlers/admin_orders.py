@@ -13,7 +13,6 @@ from bot.pricing import usd
 from handlers.admin_common import (
     admin_command,
     order_named,
-    pager,
     reseller_problem,
     when,
     when_dt,
@@ -22,14 +21,22 @@ from handlers.admin_refund import refundable
 from handlers.callbacks import AdminCheckAgain, AdminOrdersPage, AdminRefund, CallbackData
 from handlers.common import reply, show
 from handlers.context import BotContext
+from handlers.paging import fit, nav_row
 from handlers.units import volume_text
 from storage import Order, OrderStatus, User
 
-__all__ = ["on_esim", "on_order", "on_orders", "on_orders_page", "on_user"]
+__all__ = [
+    "customer",
+    "live_esim_text",
+    "on_esim",
+    "on_order",
+    "on_orders",
+    "on_orders_page",
+    "order_line",
+]
 
 ORDERS_PAGE = 10
 _STATUSES = frozenset(status.value for status in OrderStatus)
-USER_LIVE_ESIMS = 5  # live look-ups per /user, to stay well inside the reseller's rate limit
 
 
 # -- /order ---------------------------------------------------------------------------------
@@ -41,7 +48,7 @@ async def on_order(update: Update, context: BotContext) -> None:
     order = await order_named(update, context, "admin.order.usage")
     if order is None:
         return
-    text = await order_card(context, order, language)
+    text = fit(await order_card(context, order, language))
     await reply(update, text, await order_buttons(context, order, language))
 
 
@@ -105,7 +112,7 @@ async def order_card(context: BotContext, order: Order, language: str) -> str:
     if order.failure_reason:
         lines.append(t(language, "admin.order.failure", reason=html.escape(order.failure_reason)))
     lines += [
-        t(language, "admin.order.customer", customer=_customer(order.user_id, user)),
+        t(language, "admin.order.customer", customer=customer(order.user_id, user)),
         t(
             language,
             "admin.order.plan",
@@ -156,11 +163,11 @@ async def order_card(context: BotContext, order: Order, language: str) -> str:
     lines.append("")
     lines.append(await _live_order(context, order, language))
     if iccid:
-        lines.append(await _live_esim_text(context, iccid, language))
+        lines.append(await live_esim_text(context, iccid, language))
     return "\n".join(lines)
 
 
-def _customer(user_id: int, user: User | None) -> str:
+def customer(user_id: int, user: User | None) -> str:
     name = user.first_name if user else ""
     username = user.username if user else None
     handle = f" @{username}" if username else ""
@@ -188,7 +195,7 @@ async def _live_esim(
     return esim, None
 
 
-async def _live_esim_text(
+async def live_esim_text(
     context: BotContext, iccid: str, language: str, key: str = "admin.live.esim"
 ) -> str:
     """The reseller's live view of an eSIM, as one line or (``admin.live.esim_card``) a card."""
@@ -244,79 +251,11 @@ async def on_esim(update: Update, context: BotContext) -> None:
     if topups:
         items = ", ".join(f"<code>{o.reference}</code> ({o.status.value})" for o in topups)
         lines.append(t(language, "admin.esim.topups", items=items))
-    lines += ["", await _live_esim_text(context, iccid, language, "admin.live.esim_card")]
-    await reply(update, "\n".join(lines))
+    lines += ["", await live_esim_text(context, iccid, language, "admin.live.esim_card")]
+    await reply(update, fit("\n".join(lines)))
 
 
-# -- /user ----------------------------------------------------------------------------------
-
-
-@admin_command("user")
-async def on_user(update: Update, context: BotContext) -> None:
-    language = context.language
-    args = context.args or []
-    if not args or not args[0].lstrip("-").isdigit():
-        await reply(update, t(language, "admin.user.usage"))
-        return
-    user_id = int(args[0])
-    storage = context.services.storage
-    user = await storage.users.get(user_id)
-    orders = await storage.orders.for_user(user_id, limit=10)
-    if user is None and not orders:
-        await reply(update, t(language, "admin.user.unknown", user_id=user_id))
-        return
-    await reply(update, await _user_card(context, user_id, user, orders, language))
-
-
-async def _user_card(
-    context: BotContext,
-    user_id: int,
-    user: User | None,
-    orders: list[Order],
-    language: str,
-) -> str:
-    storage = context.services.storage
-    totals = await context.services.storage.stats.user_totals(user_id)
-    lines = [
-        t(language, "admin.user.title", customer=_customer(user_id, user)),
-        t(
-            language,
-            "admin.user.seen",
-            language_code=html.escape(
-                (user.language or user.language_code or "—") if user else "—"
-            ),
-            first=when(user.created_at if user else None),
-            last=when(user.last_seen_at if user else None),
-        ),
-        t(
-            language,
-            "admin.user.totals",
-            orders=totals.orders,
-            stars=totals.stars_paid,
-            refunds=totals.refunds,
-            refunded=totals.stars_refunded,
-        ),
-        "",
-        t(language, "admin.user.orders"),
-    ]
-    lines += [_order_line(order) for order in orders] or [t(language, "admin.none")]
-    esims = await storage.esims.for_user(user_id)
-    lines += ["", t(language, "admin.user.esims")]
-    for index, esim in enumerate(esims):
-        live = (
-            await _live_esim_text(context, esim.iccid, language)
-            if index < USER_LIVE_ESIMS
-            else t(language, "admin.live.skipped")
-        )
-        lines.append(
-            f"<code>{html.escape(esim.iccid)}</code> · {html.escape(esim.package_code)}\n  {live}"
-        )
-    if not esims:
-        lines.append(t(language, "admin.none"))
-    return "\n".join(lines)
-
-
-def _order_line(order: Order) -> str:
+def order_line(order: Order) -> str:
     return (
         f"<code>{order.reference}</code> · {order.status.value} · "
         f"{html.escape(order.package_name)} · ⭐ {order.price_stars} · {when(order.created_at)}"
@@ -357,6 +296,6 @@ async def _orders_page(
     )
     has_next = len(orders) > ORDERS_PAGE
     lines = [t(language, "admin.orders.title", status=selector, page=page)]
-    lines += [_order_line(order) for order in orders[:ORDERS_PAGE]] or [t(language, "admin.none")]
-    row = pager(language, lambda number: AdminOrdersPage(selector, number), page, has_next)
-    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
+    lines += [order_line(order) for order in orders[:ORDERS_PAGE]] or [t(language, "admin.none")]
+    row = nav_row(language, lambda number: AdminOrdersPage(selector, number), page, has_next)
+    return fit("\n".join(lines)), InlineKeyboardMarkup([row]) if row else None

@@ -12,12 +12,9 @@ from bot.pricing import usd
 from handlers.admin_common import admin_command
 from handlers.common import reply
 from handlers.context import BotContext
-from storage import now
 from storage.stats import LocationCount, PeriodStats
 
 __all__ = ["margin_cents", "on_stats", "stars_to_cents"]
-
-DAY = 86_400
 
 
 def stars_to_cents(stars: int, stars_per_usd: int) -> int:
@@ -35,15 +32,11 @@ async def on_stats(update: Update, context: BotContext) -> None:
     language = context.language
     rate = context.services.settings.stars_per_usd
     stats = context.services.storage.stats
-    stamp = now()
-    periods = (
-        ("today", stamp - stamp % DAY),  # since midnight UTC
-        ("week", stamp - 7 * DAY),
-        ("month", stamp - 30 * DAY),
-    )
+    # whole UTC days, today included: today is counted live, the closed days come from the
+    # daily roll-up, so /stats costs the same for any history
+    periods = await stats.overview([1, 7, 30])
     blocks = [t(language, "admin.stats.title")]
-    for name, since in periods:
-        period = await stats.period(since)
+    for name, period in zip(("today", "week", "month"), periods, strict=True):
         blocks.append(_block(language, t(language, f"admin.stats.{name}"), period, rate))
     blocks.append(t(language, "admin.stats.margin_note", rate=rate))
     await reply(update, "\n\n".join(blocks))

@@ -11,10 +11,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import t
 from bot.pikasim import PikaSimError, Priority, Transaction
 from bot.pricing import usd
-from handlers.admin_common import admin_command, audit, pager, reseller_problem, when_dt
+from handlers.admin_common import admin_command, audit, reseller_problem, when_dt
 from handlers.callbacks import AdminTransactionsPage
 from handlers.common import reply, show
 from handlers.context import BotContext
+from handlers.paging import fit, nav_row
 
 __all__ = [
     "on_balance",
@@ -119,12 +120,13 @@ async def _transactions_page(
         return reseller_problem(language, error), None
     pages = answer.pagination.pages
     lines = [t(language, "admin.transactions.title", type=selector, page=page, pages=pages or "?")]
-    lines += [_transaction_line(item) for item in answer.transactions] or [
+    # the reseller's page size is its own to choose: never show more than ours
+    lines += [_transaction_line(item) for item in answer.transactions[:TRANSACTIONS_PAGE]] or [
         t(language, "admin.none")
     ]
     has_next = page < pages if pages else len(answer.transactions) == TRANSACTIONS_PAGE
-    row = pager(language, lambda number: AdminTransactionsPage(selector, number), page, has_next)
-    return "\n".join(lines), InlineKeyboardMarkup([row]) if row else None
+    row = nav_row(language, lambda number: AdminTransactionsPage(selector, number), page, has_next)
+    return fit("\n".join(lines)), InlineKeyboardMarkup([row]) if row else None
 
 
 def _transaction_line(item: Transaction) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "AdminOrdersPage",
     "AdminRefund",
     "AdminTransactionsPage",
+    "AdminUserPage",
     "AdminWebhookTest",
     "BuyPlan",
     "BuyTopup",
@@ -71,9 +72,13 @@ class CallbackData:
     _fields: ClassVar[tuple[tuple[str, type], ...]]  # (name, int or str), in order
 
     def pack(self) -> str:
-        """The button's data; ValueError when it would not unpack (too long, bad value)."""
-        values = [str(getattr(self, name)) for name, _ in self._fields]
-        data = ":".join([self.prefix, *values])
+        """The button's data; ValueError when it would not unpack (too long, bad value).
+        Trailing fields that hold their default are left out (``c:JP`` for page 0, by price)."""
+        values = [getattr(self, name) for name, _ in self._fields]
+        defaults = [field.default for field in fields(self)]  # type: ignore[arg-type]
+        while values and values[-1] == defaults[len(values) - 1]:
+            values.pop()
+        data = ":".join([self.prefix, *(str(value) for value in values)])
         if type(self).unpack(data) != self:
             raise ValueError(f"{self!r} does not make valid callback data")
         return data
@@ -146,6 +151,7 @@ def unpack(data: str | None) -> CallbackData | None:
 @dataclass(frozen=True, slots=True)
 class Menu(CallbackData):
     target: Annotated[str, r"home|buy|mine|help|regions|global|lang"]
+    page: Page = 1  # My eSIMs' page
 
 
 @callback("l")
@@ -296,6 +302,16 @@ class AdminOrdersPage(CallbackData):
 @dataclass(frozen=True, slots=True)
 class AdminTransactionsPage(CallbackData):
     type: Word = "all"
+    page: Page = 1
+
+
+@callback("a:u")
+@dataclass(frozen=True, slots=True)
+class AdminUserPage(CallbackData):
+    """A page of a customer's orders or eSIMs (``/user``)."""
+
+    list: Annotated[str, r"orders|esims"]
+    user_id: Annotated[int, r"\d{1,15}"]
     page: Page = 1
 
 

@@ -13,25 +13,24 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.esim_data import valid_iccid
-from bot.i18n import catalog, cldr, t
+from bot.i18n import catalog, t
 from bot.pikasim import PikaSimError, Priority, Usage
 from handlers.buttons import on_button
 from handlers.callbacks import EsimCard, EsimUsage, InstallGuide, Menu
 from handlers.common import answer, show, stale
 from handlers.context import BotApp, BotContext
 from handlers.delivery import esim_keyboard, install_links
+from handlers.esim_views import left_text, status_text, usage_text
 from handlers.pacing import pacing_of
+from handlers.paging import Page, fit, nav_row
 from handlers.self_refund import cancel_rows
-from handlers.units import days_text, volume_text
-from storage import Esim, OrderKind, now
+from storage import Esim, now
 
 __all__ = [
     "FINAL",
@@ -45,14 +44,11 @@ __all__ = [
     "reseller_error",
     "run_paced",
     "show_mine",
-    "status_text",
-    "usage_text",
 ]
 
 log = logging.getLogger(__name__)
 
-_LISTED = 20  # eSIMs on the "My eSIMs" page
-_BAR_CELLS = 10
+_LISTED = 10  # eSIMs on a "My eSIMs" page (the shared pager shows the rest)
 _USAGE_CACHE_SECONDS = 60  # the reseller is asked about one eSIM's usage at most this often
 _CACHED_AT_MOST = 1000  # eSIMs per cache; the cache starts afresh beyond that
 FINAL = frozenset({"EXPIRED", "CANCELLED", "REVOKED"})
@@ -83,15 +79,6 @@ def back_to_card(language: str, iccid: str) -> InlineKeyboardMarkup:
     )
 
 
-def status_text(language: str, status: str | None) -> str:
-    """The reseller's status code in plain words."""
-    key = f"esims.status.{(status or 'UNKNOWN').upper()}"
-    text = catalog(language).get(key) or catalog("en").get(key)
-    if text is not None:
-        return text
-    return t(language, "esims.status.other", status=html.escape(status or "?"))
-
-
 def reseller_error(language: str, error: PikaSimError) -> str:
     key = f"esims.error.{error.kind}"
     if key in catalog("en"):
@@ -106,21 +93,9 @@ def _plan_name(context: BotContext, esim: Esim, names: dict[int, str]) -> str:
     return plan.name if plan is not None else esim.package_code
 
 
-async def _order_names(context: BotContext, user_id: int) -> dict[int, str]:
-    orders = await context.services.storage.orders.for_user(user_id, limit=100)
-    return {order.id: order.package_name for order in orders if order.kind is OrderKind.ESIM}
-
-
-def _left_text(language: str, esim: Esim) -> str:
-    if esim.total_bytes is None:
-        return ""
-    left = max(0, esim.total_bytes - (esim.used_bytes or 0))
-    return t(
-        language,
-        "esims.left",
-        left=volume_text(language, left),
-        total=volume_text(language, esim.total_bytes),
-    )
+async def _order_names(context: BotContext, esims: list[Esim]) -> dict[int, str]:
+    """The plan names the customer bought these eSIMs as (only these: a page, or one)."""
+    return await context.services.storage.orders.package_names([e.order_id for e in esims])
 
 
 async def owned_esim(
@@ -141,36 +116,43 @@ async def owned_esim(
 # -- My eSIMs -----------------------------------------------------------------------------
 
 
-async def show_mine(update: Update, context: BotContext) -> None:
+async def show_mine(update: Update, context: BotContext, number: int = 1) -> None:
     user = update.effective_user
     if user is None:
         return
-    esims = (await context.services.storage.esims.for_user(user.id))[:_LISTED]
-    due = _due(context, esims)
+    page = await _mine_page(context, user.id, number)
+    due = _due(context, page.items)
     pacing = pacing_of(context)
     if due and not pacing.busy(user.id, "mine"):  # otherwise: what we knew, at once
         pacing.tapped(user.id, "mine")
-        pacing.run(context, update, user.id, _refresh_then_list(update, context, due))
+        pacing.run(context, update, user.id, _refresh_then_list(update, context, due, number))
         return
-    await _show_list(update, context, esims)
+    await _show_list(update, context, page)
 
 
-async def _refresh_then_list(update: Update, context: BotContext, due: list[Esim]) -> None:
+async def _mine_page(context: BotContext, user_id: int, number: int) -> Page[Esim]:
+    esims = await context.services.storage.esims.for_user(
+        user_id, limit=_LISTED + 1, offset=Page.offset(number, _LISTED)
+    )
+    return Page.of(esims, number, _LISTED)
+
+
+async def _refresh_then_list(
+    update: Update, context: BotContext, due: list[Esim], number: int
+) -> None:
     await _refresh_usage(context, due)
     user_id = update.effective_user.id if update.effective_user else 0
-    await _show_list(
-        update, context, (await context.services.storage.esims.for_user(user_id))[:_LISTED]
-    )
+    await _show_list(update, context, await _mine_page(context, user_id, number))
 
 
-async def _show_list(update: Update, context: BotContext, esims: list[Esim]) -> None:
+async def _show_list(update: Update, context: BotContext, page: Page[Esim]) -> None:
     language = context.language
-    user_id = update.effective_user.id if update.effective_user else 0
+    esims = page.items
     if not esims:
         buy = InlineKeyboardButton(t(language, "menu.buy"), callback_data=Menu("buy").pack())
         await show(update, t(language, "esims.none"), InlineKeyboardMarkup([[buy]]))
         return
-    names = await _order_names(context, user_id)
+    names = await _order_names(context, esims)
     lines = [t(language, "esims.title")]
     rows = []
     for esim in esims:
@@ -182,7 +164,7 @@ async def _show_list(update: Update, context: BotContext, esims: list[Esim]) -> 
                 plan=name,
                 iccid=html.escape(esim.iccid),
                 status=status_text(language, esim.status),
-                left=_left_text(language, esim),
+                left=left_text(language, esim),
             )
         )
         if not valid_iccid(esim.iccid):  # a reseller's bad ICCID cannot go on a button
@@ -190,10 +172,12 @@ async def _show_list(update: Update, context: BotContext, esims: list[Esim]) -> 
         label = t(language, "esims.button.open", plan=_plan_name(context, esim, names),
                   tail=esim.iccid[-4:])  # fmt: skip
         rows.append([InlineKeyboardButton(label, callback_data=EsimCard(esim.iccid).pack())])
+    if nav := nav_row(language, lambda n: Menu("mine", n), page.number, page.has_next):
+        rows.append(nav)
     rows.append(
         [InlineKeyboardButton(t(language, "browse.button.menu"), callback_data=Menu("home").pack())]
     )
-    await show(update, "\n\n".join(lines), InlineKeyboardMarkup(rows))
+    await show(update, fit("\n\n".join(lines)), InlineKeyboardMarkup(rows))
 
 
 def _due(context: BotContext, esims: list[Esim]) -> list[Esim]:
@@ -230,15 +214,14 @@ async def on_card(update: Update, context: BotContext, card: EsimCard) -> None:
     if esim is None:
         return
     language = context.language
-    user_id = update.effective_user.id if update.effective_user else 0
-    name = _plan_name(context, esim, await _order_names(context, user_id))
+    name = _plan_name(context, esim, await _order_names(context, [esim]))
     text = t(
         language,
         "esims.card",
         plan=html.escape(name),
         iccid=html.escape(esim.iccid),
         status=status_text(language, esim.status),
-        left=_left_text(language, esim),
+        left=left_text(language, esim),
     )
     rows = [
         *esim_keyboard(language, esim.iccid).inline_keyboard,
@@ -249,44 +232,6 @@ async def on_card(update: Update, context: BotContext, card: EsimCard) -> None:
 
 
 # -- usage --------------------------------------------------------------------------------
-
-
-def _bar(fraction: float) -> str:
-    filled = round(max(0.0, min(1.0, fraction)) * _BAR_CELLS)
-    return "▰" * filled + "▱" * (_BAR_CELLS - filled)
-
-
-def _expiry_line(language: str, expires: datetime | None, status: str | None) -> str:
-    if expires is None:
-        return t(language, "esims.usage.not_started")
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)
-    date = cldr.format_expiry(expires, language) + " UTC"
-    seconds_left = expires.timestamp() - time.time()
-    if seconds_left <= 0 or (status or "").upper() == "EXPIRED":
-        return t(language, "esims.usage.expired", date=date)
-    days = math.ceil(seconds_left / 86_400)
-    return t(language, "esims.usage.expires", date=date, days=days_text(language, days))
-
-
-def usage_text(language: str, plan: str, esim: Esim, usage: Usage) -> str:
-    total = usage.total if usage.total is not None else esim.total_bytes or 0
-    used = usage.used or 0
-    left = usage.remaining if usage.remaining is not None else max(0, total - used)
-    fraction = used / total if total else 0.0
-    return t(
-        language,
-        "esims.usage",
-        plan=html.escape(plan),
-        iccid=html.escape(esim.iccid),
-        bar=_bar(fraction),
-        percent=round(fraction * 100),
-        used=volume_text(language, used),
-        total=volume_text(language, total),
-        left=volume_text(language, left),
-        expiry=_expiry_line(language, usage.expire_time, usage.status),
-        status=status_text(language, usage.status or esim.status),
-    )
 
 
 def _usage_cache(context: BotContext) -> dict[str, tuple[float, Usage]]:
@@ -351,8 +296,7 @@ async def _show_usage(
     update: Update, context: BotContext, esim: Esim, fetched_at: float, usage: Usage
 ) -> None:
     language = context.language
-    user_id = update.effective_user.id if update.effective_user else 0
-    name = _plan_name(context, esim, await _order_names(context, user_id))
+    name = _plan_name(context, esim, await _order_names(context, [esim]))
     age = int(time.monotonic() - fetched_at)
     updated = (
         t(language, "esims.usage.updated", seconds=age)

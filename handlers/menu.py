@@ -148,7 +148,7 @@ async def on_menu(update: Update, context: BotContext, menu: Menu) -> None:
     elif action == "global":
         await browse.show_global(update, context)
     elif action == "mine":
-        await esims.show_mine(update, context)
+        await esims.show_mine(update, context, menu.page)
     elif action == "help":
         await on_help(update, context)
     else:  # "lang"

@@ -21,5 +21,23 @@ class AuditRepo:
                 (admin_id, action, target, details, now()),
             )
 
+    async def prune(self, keep: int, batch: int = 5000) -> int:
+        """Keep the newest ``keep`` entries; older ones go, in short batches. Returns how many
+        were deleted."""
+        newest = await self._db.fetchval("SELECT MAX(id) FROM audit_log")
+        if newest is None or newest <= keep:
+            return 0
+        deleted = 0
+        while True:
+            async with self._db.transaction() as tx:
+                changed = await tx.execute(
+                    "DELETE FROM audit_log WHERE id IN"
+                    " (SELECT id FROM audit_log WHERE id <= ? ORDER BY id LIMIT ?)",
+                    (int(newest) - keep, batch),
+                )
+            deleted += changed
+            if changed < batch:
+                return deleted
+
     async def latest(self, limit: int = 20) -> list[Row]:
         return await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))

@@ -29,6 +29,7 @@ __all__ = ["ConstraintViolation", "Database", "Row", "Transaction", "now"]
 log = logging.getLogger(__name__)
 
 Row = aiosqlite.Row
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 
 class Database:
@@ -43,6 +44,8 @@ class Database:
         if on_disk:
             _create_privately(self.path)
         self._writer = await self._connect()
+        # Only takes effect on a new, empty file; an older database switches in reclaim().
+        await self._writer.execute("PRAGMA auto_vacuum=INCREMENTAL")
         await self._writer.execute("PRAGMA journal_mode=WAL")
         await self._migrate()
         self._reader = await self._connect()
@@ -94,6 +97,23 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
+
+    async def reclaim(self, pages: int = 10_000) -> bool:
+        """Give up to ``pages`` free pages (4 KiB each) back to the file system, after the
+        retention job deleted rows. A database created before incremental vacuuming is switched
+        to it first with one full VACUUM (once; writes wait meanwhile). True if it did that."""
+        conn = self._require(self._writer)
+        async with self._write_lock:
+            async with conn.execute("PRAGMA auto_vacuum") as cursor:
+                row = await cursor.fetchone()
+            switched = row is not None and row[0] != _INCREMENTAL
+            if switched:
+                log.info("switching the database to incremental vacuuming (one VACUUM)")
+                await conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                await conn.execute("VACUUM")
+            # executescript steps the pragma to its end; execute() would free a single page
+            await conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+        return switched
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         async with self._require(self._reader).execute(sql, params) as cursor:

@@ -91,11 +91,19 @@ class EsimsRepo:
         )
         return None if row is None else Esim.from_row(row)
 
-    async def for_user(self, user_id: int) -> list[Esim]:
+    async def for_user(self, user_id: int, limit: int = -1, offset: int = 0) -> list[Esim]:
+        """A customer's eSIMs, newest first; views pass a page's ``limit`` (-1: all of them)."""
         rows = await self._db.fetchall(
-            "SELECT * FROM esims WHERE user_id = ? ORDER BY created_at DESC", (user_id,)
+            "SELECT * FROM esims WHERE user_id = ? ORDER BY created_at DESC, iccid"
+            " LIMIT ? OFFSET ?",
+            (user_id, limit, offset),
         )
         return [Esim.from_row(row) for row in rows]
+
+    async def count_for_user(self, user_id: int) -> int:
+        return int(
+            await self._db.fetchval("SELECT COUNT(*) FROM esims WHERE user_id = ?", (user_id,))
+        )
 
     async def set_status(self, iccid: str, status: str, smdp_status: str | None) -> None:
         async with self._db.transaction() as tx:

@@ -181,4 +181,30 @@ _V4 = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# Scale (issue 15): an index under every hot query, and the daily roll-up behind /stats (one row
+# per closed UTC day; ``locations`` is JSON: [[location, scope, region, orders], ...]).
+_V5 = (
+    "CREATE INDEX orders_by_paid_at ON orders (paid_at)",
+    "CREATE INDEX orders_by_user_id ON orders (user_id, id)",
+    "CREATE INDEX orders_by_iccid ON orders (iccid)",
+    "CREATE INDEX refunds_by_created_at ON refunds (created_at)",
+    "CREATE INDEX esims_by_user_created ON esims (user_id, created_at)",
+    "ALTER TABLE webhook_events ADD COLUMN order_id INTEGER",
+    "CREATE INDEX webhook_events_by_processed_at ON webhook_events (processed_at)",
+    "CREATE INDEX webhook_events_by_event ON webhook_events (event, id)",
+    "CREATE INDEX audit_log_by_action ON audit_log (action, target, id)",
+    """CREATE TABLE stats_days (
+        day INTEGER PRIMARY KEY,
+        orders INTEGER NOT NULL,
+        stars_received INTEGER NOT NULL,
+        stars_refunded INTEGER NOT NULL,
+        refunds INTEGER NOT NULL,
+        admin_refunds INTEGER NOT NULL,
+        cost_cents INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        locations TEXT NOT NULL,
+        computed_at INTEGER NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.db import Database, Row, Transaction, now
+from storage.rollup import forget_day
 
 __all__ = [
     "FINAL",
@@ -17,6 +18,7 @@ __all__ = [
     "OrderKind",
     "OrderStatus",
     "OrdersRepo",
+    "Placed",
     "new_reference",
 ]
 
@@ -62,6 +64,8 @@ IN_PROGRESS = (S.PAID, S.ORDERING, S.ORDERED, S.PROVISIONED, S.REFUNDING)
 # Where an order may rest for good (a delivered one can still be refunded by an admin).
 FINAL = frozenset({S.DELIVERED, S.REFUNDED, S.EXPIRED})
 WAITING_FOR_ESIM = (S.PAID, S.ORDERING, S.ORDERED)
+_IN_CHUNK = 500  # values per IN (...) list, well under every backend's parameter limit
+_AVERAGE_OF = 2000  # the latest orders whose delivered ones give the average cost
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud safely
 
 
@@ -113,6 +117,16 @@ class Order:
     @property
     def is_topup(self) -> bool:
         return self.kind is OrderKind.TOPUP
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """What the books compare with the reseller's ledger: four columns, not a whole order."""
+
+    reference: str
+    kind: OrderKind
+    reseller_order_id: str | None
+    target_iccid: str | None
 
 
 class OrdersRepo:
@@ -186,12 +200,23 @@ class OrdersRepo:
         )
         return _order(row)
 
-    async def for_user(self, user_id: int, limit: int = 20) -> list[Order]:
+    async def for_user(self, user_id: int, limit: int = 20, offset: int = 0) -> list[Order]:
         rows = await self._db.fetchall(
-            "SELECT * FROM orders WHERE user_id = ? AND status <> ? ORDER BY id DESC LIMIT ?",
-            (user_id, S.AWAITING_PAYMENT.value, limit),
+            "SELECT * FROM orders WHERE user_id = ? AND status <> ? ORDER BY id DESC"
+            " LIMIT ? OFFSET ?",
+            (user_id, S.AWAITING_PAYMENT.value, limit, offset),
         )
         return [Order.from_row(row) for row in rows]
+
+    async def package_names(self, order_ids: list[int]) -> dict[int, str]:
+        """Plan names by order id, for the orders a page shows (never a whole history)."""
+        if not order_ids:
+            return {}
+        marks = ", ".join("?" for _ in order_ids)
+        rows = await self._db.fetchall(
+            f"SELECT id, package_name FROM orders WHERE id IN ({marks})", order_ids
+        )
+        return {int(row["id"]): str(row["package_name"]) for row in rows}
 
     async def latest(
         self, status: OrderStatus | None = None, limit: int = 10, offset: int = 0
@@ -262,6 +287,37 @@ class OrdersRepo:
         )
         return [Order.from_row(row) for row in rows]
 
+    async def placed_refs_between(self, since: int, until: int) -> list[Placed]:
+        rows = await self._db.fetchall(
+            "SELECT reference, kind, reseller_order_id, target_iccid FROM orders"
+            " WHERE ordered_at >= ? AND ordered_at < ? ORDER BY id",
+            (since, until),
+        )
+        return [Placed(row[0], OrderKind(row[1]), row[2], row[3]) for row in rows]
+
+    async def esim_reseller_ids(self, iccids: list[str]) -> set[str]:
+        """The reseller order ids of the eSIM orders that issued these ICCIDs."""
+        found: set[str] = set()
+        for start in range(0, len(iccids), _IN_CHUNK):
+            chunk = iccids[start : start + _IN_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._db.fetchall(
+                "SELECT reseller_order_id FROM orders"
+                f" WHERE iccid IN ({marks}) AND kind = ? AND reseller_order_id IS NOT NULL",
+                (*chunk, OrderKind.ESIM.value),
+            )
+            found |= {str(row[0]) for row in rows}
+        return found
+
+    async def cost_placed_between(self, since: int, until: int) -> int:
+        """What the orders placed in the period cost us, in cents (summed in the database)."""
+        value = await self._db.fetchval(
+            "SELECT COALESCE(SUM(cost_cents), 0) FROM orders"
+            " WHERE ordered_at >= ? AND ordered_at < ?",
+            (since, until),
+        )
+        return int(value)
+
     async def count_applied_topups(self, iccid: str, package_code: str) -> int:
         """Top-ups of this code we already counted as applied to the eSIM."""
         value = await self._db.fetchval(
@@ -310,6 +366,7 @@ class OrdersRepo:
         )
         if row is None:
             raise IllegalTransition(f"order {order.reference} is no longer {order.status}")
+        await forget_day(tx, row["paid_at"])
         return Order.from_row(row)
 
     async def update(self, order: Order, **changes: Any) -> Order:
@@ -322,12 +379,17 @@ class OrdersRepo:
                 f"UPDATE orders SET {assignments} WHERE id = ? RETURNING *",
                 (*changes.values(), order.id),
             )
-        assert row is not None
+            assert row is not None
+            await forget_day(tx, row["paid_at"])
         return Order.from_row(row)
 
     async def average_cost_cents(self) -> int | None:
+        # the delivered ones among the latest orders: as meaningful for "how long the wallet
+        # lasts", and bounded whatever the history (a walk down the primary key)
         value = await self._db.fetchval(
-            "SELECT AVG(cost_cents) FROM orders WHERE status = ?", (S.DELIVERED.value,)
+            "SELECT AVG(cost_cents) FROM (SELECT cost_cents, status FROM orders"
+            " ORDER BY id DESC LIMIT ?) latest WHERE status = ?",
+            (_AVERAGE_OF, S.DELIVERED.value),
         )
         return None if value is None else int(value)
 

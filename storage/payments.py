@@ -87,18 +87,32 @@ class PaymentsRepo:
         row = await self._db.fetchone("SELECT * FROM payments WHERE order_id = ?", (order_id,))
         return None if row is None else Payment.from_row(row)
 
-    async def for_books(self, since: int, until: int) -> list[Row]:
-        """Each payment of the period with what became of it: ``amount_stars``,
-        ``order_status`` (None for a payment that matched no order), ``refund_status`` of an
-        unmatched payment, and the Stars of a completed refund (``refunded_stars``)."""
-        return await self._db.fetchall(
-            "SELECT p.amount_stars, p.refund_status, o.status AS order_status,"
-            " CASE WHEN r.status = 'done' THEN r.amount_stars END AS refunded_stars"
+    async def books_totals(self, since: int, until: int) -> dict[str, int]:
+        """What became of the period's payments, summed in the database (one indexed range, no
+        rows to Python): ``received``, and the Stars ``delivered``, ``refunded`` (a rehearsal
+        stays delivered) or ``in_flight`` (paid, neither delivered nor refunded)."""
+        unmatched = "o.status IS NULL"  # a payment that matched no order: refunded, or owed
+        done = "r.status = 'done'"  # refunded (a rehearsal stays delivered)
+        row = await self._db.fetchone(
+            "SELECT COALESCE(SUM(p.amount_stars), 0) AS received,"
+            f" COALESCE(SUM(CASE WHEN {unmatched} OR {done} THEN 0"
+            " WHEN o.status = 'delivered' THEN p.amount_stars ELSE 0 END), 0) AS delivered,"
+            f" COALESCE(SUM(CASE WHEN {unmatched} THEN"
+            " (CASE WHEN p.refund_status = 'done' THEN p.amount_stars ELSE 0 END)"
+            f" WHEN {done} THEN r.amount_stars ELSE 0 END), 0) AS refunded,"
+            f" COALESCE(SUM(CASE WHEN {unmatched} THEN"
+            " (CASE WHEN p.refund_status = 'done' THEN 0 ELSE p.amount_stars END)"
+            f" WHEN {done} THEN 0"
+            # a payment on an unpaid order is in no column: the difference shows it
+            " WHEN o.status IN ('delivered', 'awaiting_payment', 'expired') THEN 0"
+            " ELSE p.amount_stars END), 0) AS in_flight"
             " FROM payments p LEFT JOIN orders o ON o.id = p.order_id"
             " LEFT JOIN refunds r ON r.order_id = p.order_id"
             " WHERE p.created_at >= ? AND p.created_at < ?",
             (since, until),
         )
+        assert row is not None
+        return {key: int(row[key]) for key in ("received", "delivered", "refunded", "in_flight")}
 
     async def known_charge_ids(self, charge_ids: list[str]) -> set[str]:
         if not charge_ids:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database, Row, Transaction, now
+from storage.rollup import forget_order_day
 
 __all__ = ["Refund", "RefundsRepo"]
 
@@ -56,6 +57,7 @@ class RefundsRepo:
             " ON CONFLICT DO NOTHING",
             (order_id, charge_id, amount_stars, reason, requested_by, reseller_refund_cents, now()),
         )
+        await forget_order_day(tx, order_id)
 
     async def open_cancel_intent(
         self,
@@ -78,6 +80,7 @@ class RefundsRepo:
             " reason = excluded.reason WHERE refunds.status = 'refused'",
             (order_id, charge_id, amount_stars, reason, requested_by, iccid, now()),
         )
+        await forget_order_day(tx, order_id)
         return changed == 1
 
     async def cancel_outcome(
@@ -96,6 +99,7 @@ class RefundsRepo:
             " reseller_refund_cents = COALESCE(?, reseller_refund_cents) WHERE order_id = ?",
             (status, outcome[:200], reseller_refund_cents, order_id),
         )
+        await forget_order_day(tx, order_id)
 
     async def reopen_refused(
         self, tx: Transaction, order_id: int, *, reason: str, requested_by: int | None
@@ -106,6 +110,7 @@ class RefundsRepo:
             " WHERE order_id = ? AND status = 'refused'",
             (reason, requested_by, order_id),
         )
+        await forget_order_day(tx, order_id)
 
     async def with_status(self, status: str) -> list[Refund]:
         rows = await self._db.fetchall(
@@ -118,6 +123,7 @@ class RefundsRepo:
             "UPDATE refunds SET status = 'done', completed_at = ? WHERE order_id = ?",
             (now(), order_id),
         )
+        await forget_order_day(tx, order_id)
 
     async def for_order(self, order_id: int) -> Refund | None:
         row = await self._db.fetchone("SELECT * FROM refunds WHERE order_id = ?", (order_id,))

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "bot.alerts",
             "bot.esim_records",
             "bot.care",
+            "bot.upkeep",
             "bot.reach",
             "bot.phones",
             "bot.services",

@@ -12,12 +12,12 @@ from datetime import datetime
 
 from bot.orders._core import Core
 from bot.pikasim import PikaSimError, Priority
-from storage import Order, OrderKind, OrderStatus, now
+from storage import OrderKind, now
+from storage.orders import Placed
 
 __all__ = ["Audit", "Books", "Charge", "ResellerBooks", "StarsBooks"]
 
 log = logging.getLogger("bot.orders")
-S = OrderStatus
 
 _CHARGE_TYPES = frozenset({"order", "topup"})
 _MAX_PAGES = 20  # 2,000 wallet transactions: far more than a day's orders
@@ -50,7 +50,7 @@ class ResellerBooks:
     charged_cents: int = 0
     refunded_cents: int = 0
     unknown_charges: tuple[Charge, ...] = ()
-    uncharged: tuple[Order, ...] = ()
+    uncharged: tuple[Placed, ...] = ()
     error: str | None = None  # the reseller's ledger could not be read
 
 
@@ -94,32 +94,19 @@ class Books:
         return audit
 
     async def _stars(self, since: int, until: int) -> StarsBooks:
-        received = delivered = refunded = in_flight = 0
-        for row in await self._core.storage.payments.for_books(since, until):
-            amount = int(row["amount_stars"])
-            received += amount
-            status = row["order_status"]
-            if status is None:  # a payment that matched no order: refunded, or owed
-                if row["refund_status"] == "done":
-                    refunded += amount
-                else:
-                    in_flight += amount
-            elif row["refunded_stars"] is not None:  # refunded (a rehearsal stays delivered)
-                refunded += int(row["refunded_stars"])
-            elif status == S.DELIVERED.value:
-                delivered += amount
-            elif status not in (S.AWAITING_PAYMENT.value, S.EXPIRED.value):
-                in_flight += amount
-            # a payment on an unpaid order is in no column: the difference shows it
-        return StarsBooks(received, delivered, refunded, in_flight)
+        # summed in the database: the cost grows with the period, never with the history
+        return StarsBooks(**await self._core.storage.payments.books_totals(since, until))
 
     async def _reseller(self, since: int, until: int) -> ResellerBooks:
-        placed = await self._core.storage.orders.placed_between(since, until)
-        our_cost = sum(order.cost_cents for order in placed)
+        orders = self._core.storage.orders
+        our_cost = await orders.cost_placed_between(since, until)
         try:
-            charges, refunded = await self._reseller_ledger(since - _SLACK, until + _SLACK)
+            charges, refunded, covered = await self._reseller_ledger(since - _SLACK, until + _SLACK)
         except PikaSimError as error:
             return ResellerBooks(our_cost_cents=our_cost, error=error.message)
+        # Only orders the ledger we read can speak for are compared with it: a long period's
+        # older charges are past the pages we read, and their orders would look uncharged.
+        placed = await orders.placed_refs_between(max(since, covered + _SLACK), until)
         ours = {order.reseller_order_id for order in placed if order.reseller_order_id}
         # A top-up may be booked under its own id or its eSIM's order: both are ours.
         ours |= await self._esim_orders_of(placed)
@@ -136,19 +123,16 @@ class Books:
             ),
         )
 
-    async def _esim_orders_of(self, placed: list[Order]) -> set[str]:
-        orders = self._core.storage.orders
-        found: set[str] = set()
-        for iccid in {o.target_iccid for o in placed if o.is_topup and o.target_iccid}:
-            base = await orders.by_iccid(iccid)
-            if base is not None and base.reseller_order_id:
-                found.add(base.reseller_order_id)
-        return found
+    async def _esim_orders_of(self, placed: list[Placed]) -> set[str]:
+        iccids = {o.target_iccid for o in placed if o.kind is OrderKind.TOPUP and o.target_iccid}
+        return await self._core.storage.orders.esim_reseller_ids(sorted(iccids))
 
-    async def _reseller_ledger(self, since: int, until: int) -> tuple[list[Charge], int]:
-        """The reseller's charges (and refunds, in cents) of the period, newest first."""
+    async def _reseller_ledger(self, since: int, until: int) -> tuple[list[Charge], int, int]:
+        """The reseller's charges (and refunds, in cents) of the period, newest first, and
+        from when on they are complete (``since``, unless the pages ran out first)."""
         charges: list[Charge] = []
         refunded = 0
+        covered = until
         for page in range(1, _MAX_PAGES + 1):
             answer = await self._core.reseller.transactions(
                 page=page, limit=100, priority=Priority.BACKGROUND
@@ -163,8 +147,9 @@ class Books:
                     refunded += abs(tx.amount_cents)
             oldest = _epoch(answer.transactions[-1].created_at) if answer.transactions else None
             if len(answer.transactions) < 100 or (oldest is not None and oldest < since):
-                break
-        return charges, refunded
+                return charges, refunded, since
+            covered = min(covered, oldest) if oldest is not None else covered
+        return charges, refunded, covered
 
 
 def _epoch(value: datetime | None) -> int | None:

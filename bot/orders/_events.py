@@ -43,7 +43,7 @@ class Events:
         outcome, order_id = await self._apply(event)
         # Processed once its state change is committed: what follows (delivery, a refund) is
         # the order's own business, finished by the reconciler if it fails now.
-        await storage.webhook_events.mark_processed(event_id, outcome)
+        await storage.webhook_events.mark_processed(event_id, outcome, order_id)
         log.info("webhook %s processed: %s", event.event, outcome)
         if order_id is not None:
             await advance(order_id)

@@ -1,0 +1,36 @@
+"""The daily roll-up behind /stats: one row per closed UTC day, dropped when that day changes.
+
+A closed day's figures only change when an order paid that day changes (a late failure, a
+needs_attention, a reseller id) or gets a refund; every such write goes through OrdersRepo or
+RefundsRepo, which call ``forget_day`` / ``forget_order_day`` in the same transaction, so a
+cached day is never stale. Today is never cached: it is counted live over today's rows.
+"""
+
+from __future__ import annotations
+
+from storage.db import Transaction, now
+
+__all__ = ["DAY", "forget_day", "forget_order_day", "today"]
+
+DAY = 86_400
+
+
+def today() -> int:
+    """The current UTC day number (epoch seconds // 86400)."""
+    return now() // DAY
+
+
+async def forget_day(tx: Transaction, paid_at: int | None) -> None:
+    """Drop the cached figures of the day an order was paid (a no-op for today's orders)."""
+    if paid_at is not None and paid_at // DAY < today():
+        await tx.execute("DELETE FROM stats_days WHERE day = ?", (paid_at // DAY,))
+
+
+async def forget_order_day(tx: Transaction, order_id: int) -> None:
+    """The same for a refund write, which knows only the order's id: the day the order was
+    paid (its cost, its failures) and the day the refund was opened (the refunds counted)."""
+    await tx.execute(
+        "DELETE FROM stats_days WHERE day IN ((SELECT paid_at / ? FROM orders WHERE id = ?),"
+        " (SELECT created_at / ? FROM refunds WHERE order_id = ?))",
+        (DAY, order_id, DAY, order_id),
+    )
