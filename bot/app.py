@@ -18,12 +18,16 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, TypeHandler
 
 from bot.alerts import Alerts
 from bot.asgi_server import BackgroundServer
+from bot.background_pace import Pace
+from bot.broadcasts import Broadcasts
 from bot.catalog import CatalogService
+from bot.customers import Customers
 from bot.esim_records import EsimRecords
 from bot.events import ResellerEvent
 from bot.http_limits import LISTENER_LIMITS
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.in_process import in_process
+from bot.jobs import schedule_jobs
 from bot.listener import ListenerHooks, create_listener
 from bot.metrics import CountingRequest, Metrics, TimedApplication, metrics_route, render
 from bot.orders import Orders
@@ -33,13 +37,10 @@ from bot.reach import Reach
 from bot.services import Services
 from bot.settings import Settings
 from bot.telegram_limiter import (
-    Priority,
     PriorityRateLimiter,
     set_update_priority,
-    telegram_priority,
 )
 from bot.telegram_webhook import TelegramWebhook
-from bot.upkeep import Upkeep
 from bot.wallet import Wallet
 from handlers.context import BotApp, BotContext
 from storage import Storage
@@ -61,6 +62,7 @@ async def open_services(
     from handlers.delivery import Notifier
 
     bot = application.bot
+    languages: dict[int, str] = {}  # user id -> chosen language, loaded at start
     storage = Storage(settings.database_path)
     await storage.open()
     http, sandbox = _reseller_http(settings)
@@ -75,6 +77,15 @@ async def open_services(
     catalog = CatalogService(storage, reseller, refresh_hours=settings.catalog_sync_hours)
     wallet = Wallet(reseller, alerts, settings.low_balance_cents)
     delivery = Notifier(bot, reach)
+    pace = Pace()  # broadcasts and care notices share half of Telegram's rate
+    broadcasts = Broadcasts(
+        storage,
+        bot,
+        reach,
+        pace,
+        spawn=application.create_task,
+        running=lambda: application.running,
+    )
     orders = Orders(
         settings,
         storage,
@@ -95,6 +106,10 @@ async def open_services(
         wallet=wallet,
         esims=EsimRecords(storage),
         reach=reach,
+        customers=Customers(storage, languages),
+        broadcasts=broadcasts,
+        pace=pace,
+        languages=languages,
         sandbox=sandbox,
         metrics=metrics,
     )
@@ -104,6 +119,10 @@ async def open_services(
     finally:
         await http.aclose()
         await storage.close()
+
+
+def _running(application: BotApp) -> Callable[[], bool]:
+    return lambda: application.running
 
 
 # A customer waiting for the reseller hears "busy, try again" after this long.
@@ -240,7 +259,7 @@ async def _start_bot(
     from handlers import on_startup
 
     await on_startup(application)
-    services.languages = await services.storage.users.languages()
+    services.languages.update(await services.storage.users.languages())  # one map, shared
     await services.reach.load()
     await services.orders.register_webhook(EMBEDDED_BOT_URL)
     if webhook is not None:
@@ -250,100 +269,12 @@ async def _start_bot(
             drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, timeout=10
         )
     await application.start()
-    _schedule_jobs(application, services)
+    schedule_jobs(application, services)
     services.ready = True
     mode = "the embedded SANDBOX reseller (no PIKASIM_API_KEY)" if services.sandbox else "PikaSim"
     log.info("bot started as @%s, selling through %s", application.bot.username, mode)
     if services.sandbox is not None:
         await services.alerts.send("sandbox-mode", t(DEFAULT_LANGUAGE, "admin.sandbox_mode"))
-
-
-def _schedule_jobs(application: BotApp, services: Services) -> None:
-    jobs = application.job_queue
-    assert jobs is not None
-    settings = services.settings
-
-    async def reconcile(context: BotContext) -> None:
-        with telegram_priority(Priority.PAYMENT):  # it delivers eSIMs and refunds
-            await services.orders.reconcile()
-        services.metrics.reconciled()
-
-    async def sync_catalog(context: BotContext) -> None:
-        await services.catalog.refresh_if_stale()
-
-    async def check_wallet(context: BotContext) -> None:
-        await services.wallet.refresh()
-        await services.wallet.alert_if_low()
-
-    async def check_books(context: BotContext) -> None:
-        await services.orders.books.check_daily()
-
-    async def alert_digest(context: BotContext) -> None:
-        await services.alerts.send_digest()
-
-    upkeep = Upkeep(services.storage, settings.retention_days, settings.audit_log_keep)
-
-    async def daily_upkeep(context: BotContext) -> None:
-        await upkeep.run()
-
-    async def at_start() -> None:
-        # Finish what the last run left half-done, off the start path.
-        with telegram_priority(Priority.PAYMENT):
-            await services.orders.reconcile()
-        services.metrics.reconciled()
-        await services.wallet.refresh()
-        await services.wallet.alert_if_low()
-
-    # The first catalog sync retries on its own until the shop has something to sell.
-    services.catalog.start()
-    application.create_task(at_start(), name="start-up checks")
-    if settings.backup_dir is not None:
-        _schedule_backups(application, services)
-    interval = settings.reconcile_seconds
-    jobs.run_repeating(sync_catalog, interval=600, first=600, name="catalog-sync")
-    jobs.run_repeating(check_wallet, interval=300, first=300, name="wallet")
-    jobs.run_repeating(reconcile, interval=interval, first=interval, name="reconcile")
-    jobs.run_repeating(check_books, interval=86400, first=3600, name="books")
-    jobs.run_repeating(alert_digest, interval=600, first=600, name="alert-digest")
-    jobs.run_repeating(daily_upkeep, interval=86400, first=60, name="upkeep")
-    _schedule_care(application, services)
-
-
-def _schedule_care(application: BotApp, services: Services) -> None:
-    """After the sale: low-data alerts, expiry reminders, status changes (bot/care.py), and
-    broadcasts a restart interrupted."""
-    from bot.care import Care
-    from handlers.admin_broadcast import resume_broadcasts
-    from handlers.background_pace import background_pace
-    from handlers.care_notices import CareMessages
-
-    pace = background_pace(application.bot_data)  # shared with broadcasts
-    notices = CareMessages(application.bot, services.reach, pace)
-    care = Care(services.settings, services.storage, services.reseller, services.reach, notices)
-
-    async def care_round(context: BotContext) -> None:
-        await care.run_round(keep_going=lambda: application.running)
-
-    interval = services.settings.care_interval_seconds
-    assert application.job_queue is not None
-    application.job_queue.run_repeating(care_round, interval=interval, first=interval, name="care")
-    application.create_task(resume_broadcasts(application), name="resume broadcasts")
-
-
-def _schedule_backups(application: BotApp, services: Services) -> None:
-    from bot.backup import DAY, daily_backup, next_backup_in
-
-    settings = services.settings
-    folder = settings.backup_dir
-    assert folder is not None and application.job_queue is not None
-
-    async def backup(context: BotContext) -> None:
-        report = await daily_backup(settings.database_path, folder, settings.backup_keep)
-        if report is None:
-            await services.alerts.send("backup-failed", f"The daily backup to {folder} failed.")
-
-    first = next_backup_in(folder)
-    application.job_queue.run_repeating(backup, interval=DAY, first=first, name="backup")
 
 
 def _operations_routes(

@@ -80,9 +80,7 @@ async def audit(
     user = update.effective_user
     if user is None:
         return
-    await context.services.storage.audit.record(
-        user.id, action, target, (details or None) and details[:500]
-    )
+    await context.services.customers.audit(user.id, action, target, details)
 
 
 async def _find_order(services: Services, key: str) -> Order | None:

@@ -16,9 +16,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.background_pace import Pace
 from bot.i18n import cldr, pick_language, t
 from bot.reach import Reach
-from handlers.background_pace import Pace
 from handlers.callbacks import EsimUsage, Menu, TopupOptions
 from handlers.units import volume_text
 from storage import Watched

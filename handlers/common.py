@@ -21,7 +21,7 @@ async def remember_user(update: Update, context: BotContext) -> None:
     """Keep the user's profile; written only when it changed, or once a day."""
     user = update.effective_user
     if user is not None:
-        await context.services.storage.users.touch(
+        await context.services.customers.seen(
             user.id, user.first_name, user.username, user.language_code
         )
 

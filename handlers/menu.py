@@ -126,10 +126,8 @@ async def on_language_chosen(update: Update, context: BotContext, chosen: Choose
         await stale(update, context)
         return
     language = chosen.language
-    services = context.services
-    await remember_user(update, context)  # set_language updates an existing row
-    await services.storage.users.set_language(user.id, language)
-    services.languages[user.id] = language
+    await remember_user(update, context)  # the language is kept on an existing row
+    await context.services.customers.choose_language(user.id, language)
     await answer(query, t(language, "language.changed"))
     await show(update, f"{t(language, 'language.changed')}\n\n{_welcome(update, language)}",
                main_menu(language))  # fmt: skip

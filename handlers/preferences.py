@@ -68,7 +68,7 @@ async def on_settings_button(update: Update, context: BotContext, setting: Remin
         return
     on = setting.value == "on"
     await remember_user(update, context)  # set_reminders updates an existing row
-    await context.services.storage.users.set_reminders(user.id, on)
+    await context.services.customers.set_reminders(user.id, on)
     await answer(query, t(language, "settings.saved_on" if on else "settings.saved_off"))
     await _show(update, context, on)
 

@@ -24,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "storage", "emulators", "playground")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry", ("bot.__main__", "bot.app", "bot.commands", "bot.doctor", "playground")),
+    ("entry", ("bot.__main__", "bot.app", "bot.jobs", "bot.commands", "bot.doctor", "playground")),
     ("handlers", ("handlers",)),
     (
         "services",
@@ -36,6 +36,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "bot.esim_records",
             "bot.care",
             "bot.upkeep",
+            "bot.broadcasts",
+            "bot.customers",
             "bot.reach",
             "bot.phones",
             "bot.services",
@@ -67,6 +69,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "bot.logs",
             "bot.events",
             "bot.app_types",
+            "bot.background_pace",
             "bot",  # the package itself
         ),
     ),

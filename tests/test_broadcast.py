@@ -9,8 +9,8 @@ import statistics
 import time
 from pathlib import Path
 
+from bot.background_pace import PER_SECOND
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.background_pace import PER_SECOND
 from storage import OrderStatus
 from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually, running_bot
 from tests.test_admin_support import admin, ask, delivered, settle, tap, text_of

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
-__all__ = ["PER_SECOND", "Pace", "background_pace"]
+__all__ = ["PER_SECOND", "Pace"]
 
 PER_SECOND = 15.0
 
@@ -30,11 +29,3 @@ class Pace:
             if start > now:
                 await asyncio.sleep(start - now)
             self._next = start + self._interval
-
-
-def background_pace(bot_data: Any) -> Pace:
-    """The application's one background pace (kept in ``bot_data``)."""
-    pace = bot_data.get("background_pace")
-    if not isinstance(pace, Pace):
-        pace = bot_data["background_pace"] = Pace()
-    return pace
