@@ -6,7 +6,8 @@ import sqlite3
 
 from bench.history import generate, heavy_customer
 from emulators.telegram import FakeTelegram
-from handlers.paging import TEXT_LIMIT, Page, fit, page_arg
+from handlers.callbacks import AdminOrdersPage, unpack
+from handlers.paging import TEXT_LIMIT, Page, fit
 from tests.rig import RunningBot, RunningSandbox
 from tests.test_admin_support import admin, ask, tap, text_of
 
@@ -100,8 +101,9 @@ def test_the_shared_pager_and_the_limit() -> None:
     assert page.items == list(range(10)) and page.has_next
     assert not Page.of(rows[:10], 2, 10).has_next
     assert Page.offset(3, 10) == 20 and Page.offset(0, 10) == 0
-    assert page_arg("7") == 7 and page_arg("0") == 1 and page_arg("x") == 1
-    assert page_arg("123456") == 999
+    # a page number in a button has at most three digits; anything else is stale
+    assert unpack("a:ol:all:7") == AdminOrdersPage("all", 7)
+    assert unpack("a:ol:all:x") is None and unpack("a:ol:all:1234") is None
     long = "\n".join(f"<b>line {n}</b>" for n in range(2000))
     cut = fit(long)
     assert len(cut) <= TEXT_LIMIT and cut.endswith("\n…")
