@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import t
 from handlers.admin_common import admin_command, when
-from handlers.admin_orders import customer, live_esim_text, order_line
+from handlers.admin_views import customer, live_esim_text, order_line
 from handlers.callbacks import AdminUserPage
 from handlers.common import reply, show
 from handlers.context import BotContext
