@@ -87,6 +87,30 @@ async def test_the_rollup_equals_the_live_count_and_follows_late_changes(
     )
 
 
+async def test_a_refund_changed_later_is_counted_again_on_the_day_it_was_opened(
+    storage: Storage,
+) -> None:
+    stats = StatsRepo(storage.db)
+    first = today() - 29
+    refund = await storage.db.fetchone(
+        "SELECT r.order_id FROM refunds r JOIN orders o ON o.id = r.order_id"
+        " WHERE r.reason = 'failed' AND o.paid_at < ? AND o.paid_at >= ? ORDER BY r.id LIMIT 1",
+        ((today() - 5) * DAY, first * DAY),
+    )
+    assert refund is not None
+    async with storage.db.transaction() as tx:  # opened two days after the payment, refused
+        await tx.execute(
+            "UPDATE refunds SET status = 'refused', created_at = created_at + ? WHERE order_id = ?",
+            (2 * DAY, refund["order_id"]),
+        )
+    before = await stats.days(first)  # the roll-up now holds every closed day
+    async with storage.db.transaction() as tx:  # the admin refunds the customer only
+        await storage.refunds.reopen_refused(tx, refund["order_id"], reason="admin", requested_by=1)
+    after = await stats.days(first)
+    _same(after, await stats.period(first * DAY))
+    assert after.admin_refunds == before.admin_refunds + 1
+
+
 async def test_every_hot_query_uses_an_index(storage: Storage) -> None:
     """The queries behind /stats, /audit, /user, /orders, My eSIMs, payments and the
     reconciler, captured as the repositories run them, each explained by SQLite."""
