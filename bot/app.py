@@ -50,6 +50,7 @@ __all__ = ["build_application", "open_services", "run", "serve"]
 log = logging.getLogger(__name__)
 
 EMBEDDED_BOT_URL = "http://bot.embedded"
+PRIORITY_GROUP = -10  # before every handler group of handlers/ (the lowest there is -4)
 SANDBOX_BASE_URL = "http://sandbox.embedded/api/v1/reseller"
 
 
@@ -195,7 +196,8 @@ def _register_handlers(application: BotApp, settings: Settings) -> None:
     from handlers import register_handlers
 
     if settings.telegram_rate_limit:  # first of all, so what the handlers send inherits it
-        application.add_handler(TypeHandler(object, set_update_priority), group=-2)
+        # A group of its own: within a group only the first handler that matches runs.
+        application.add_handler(TypeHandler(object, set_update_priority), group=PRIORITY_GROUP)
     register_handlers(application)
 
 
