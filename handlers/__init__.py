@@ -39,6 +39,17 @@ __all__ = ["on_startup", "register_handlers"]
 log = logging.getLogger(__name__)
 
 
+BEFORE_GROUP = -4
+
+
+async def before_every_update(update: Update, context: BotContext) -> None:
+    """A user who acts has not blocked us; outside private chats only a link to one; customers
+    wait for the first catalog sync. Each check may stop the update (ApplicationHandlerStop)."""
+    await preferences.note_seen(update, context)
+    await guards.private_only(update, context)
+    await guards.hold_until_catalog(update, context)
+
+
 async def gate(update: Update, context: BotContext) -> None:
     """ALLOWED_USER_IDS: a private deployment answers strangers politely and does nothing."""
     settings = context.services.settings
@@ -60,7 +71,9 @@ async def gate(update: Update, context: BotContext) -> None:
 
 def register_handlers(application: BotApp) -> None:
     # Before everything: private chats only, and customers held while the catalog loads.
-    guards.register(application)
+    # One pre-handler for every update, before the ALLOWED_USER_IDS gate (-1): each handler
+    # group costs a dispatch on every update, so these checks share one.
+    application.add_handler(TypeHandler(Update, before_every_update), group=BEFORE_GROUP)
     if application.bot_data["services"].settings.allowed_user_ids:
         # Only private deployments pay for a check on every update.
         application.add_handler(TypeHandler(Update, gate), group=-1)

@@ -15,19 +15,17 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop
 
 from bot.catalog import LOADING
 from bot.i18n import t
 from handlers.common import answer, reply
 from handlers.context import BotApp, BotContext
 
-__all__ = ["CATALOG_GROUP", "PRIVATE_GROUP", "private_link", "register"]
+__all__ = ["hold_until_catalog", "private_link", "private_only"]
 
 log = logging.getLogger(__name__)
 
-PRIVATE_GROUP = -3  # before everything, the ALLOWED_USER_IDS gate (-1) included
-CATALOG_GROUP = -2
 _HOLD_SECONDS = 120.0  # longest a held customer waits for the first sync
 _HOLD_AT_MOST = 500  # updates held at once; beyond that, "opens shortly" straight away
 _START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -129,8 +127,3 @@ async def _opening_soon(update: Update, context: BotContext) -> None:
         await answer(update.callback_query, text, alert=True)
     else:
         await reply(update, text)
-
-
-def register(application: BotApp) -> None:
-    application.add_handler(TypeHandler(Update, private_only), group=PRIVATE_GROUP)
-    application.add_handler(TypeHandler(Update, hold_until_catalog), group=CATALOG_GROUP)

@@ -11,7 +11,6 @@ from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
-    TypeHandler,
 )
 
 from bot.i18n import LANGUAGES, t
@@ -20,9 +19,7 @@ from handlers.callbacks import Menu, ReminderSetting
 from handlers.common import answer, remember_user, show, stale
 from handlers.context import BotApp, BotContext
 
-__all__ = ["REACH_GROUP", "on_settings", "register"]
-
-REACH_GROUP = -4  # before everything: a user who writes has not blocked us
+__all__ = ["note_seen", "on_settings", "register"]
 
 
 async def on_settings(update: Update, context: BotContext) -> None:
@@ -73,7 +70,7 @@ async def on_settings_button(update: Update, context: BotContext, setting: Remin
     await _show(update, context, on)
 
 
-async def _seen(update: Update, context: BotContext) -> None:
+async def note_seen(update: Update, context: BotContext) -> None:
     """Someone who writes or taps has not blocked us (a set look-up; a write only if marked)."""
     user = update.effective_user
     message = update.message
@@ -100,7 +97,6 @@ async def _membership(update: Update, context: BotContext) -> None:
 
 
 def register(application: BotApp) -> None:
-    application.add_handler(TypeHandler(Update, _seen), group=REACH_GROUP)
     application.add_handler(ChatMemberHandler(_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(CommandHandler("settings", on_settings))
     application.add_handler(on_button(ReminderSetting, on_settings_button))
