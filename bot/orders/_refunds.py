@@ -73,11 +73,23 @@ class Refunds:
         payment = await storage.payments.for_order(order.id)
         stars = payment.amount_stars if payment else 0
         problem = None
-        if order.status in (S.REFUNDED, S.REFUNDING) or (refund and refund.status in _UNDER_WAY):
+        # Telegram refused the Stars refund earlier (the order needs attention with the refund
+        # still owed): the admin may try it again, after refunding by hand if need be.
+        retry = (
+            order.status is S.NEEDS_ATTENTION and refund is not None and refund.status == "pending"
+        )
+        if order.status in (S.REFUNDED, S.REFUNDING) or (
+            refund and refund.status in _UNDER_WAY and not retry
+        ):
             problem = "already"
         elif order.status in _UNPAID:
             problem = "unpaid"
-        has_esim = order.kind is OrderKind.ESIM and order.status in _HAS_ESIM and bool(order.iccid)
+        has_esim = (
+            order.kind is OrderKind.ESIM
+            and order.status in _HAS_ESIM
+            and bool(order.iccid)
+            and not retry  # whatever could be cancelled was, before the refund was owed
+        )
         topups: tuple[Order, ...] = ()
         if has_esim:
             topups = tuple(t for t in await storage.orders.topups_of(order.iccid or "") if _owes(t))

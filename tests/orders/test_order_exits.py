@@ -285,3 +285,19 @@ async def test_an_esim_with_an_invalid_iccid_needs_attention(
         await bot.services.orders.reconcile()
     await alice.send_command("/start")
     await alice.wait_for_message(lambda m: bool(alice.buttons(m)))
+
+
+async def test_a_stars_refund_telegram_refused_can_be_tried_again_by_an_admin(
+    bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    sandbox.state.fail_orders(1)
+    tg.fail_next("refundStarPayment", 400, "Bad Request: CHARGE_NOT_FOUND")
+    order = await settle(bot, await buy(bot, tg.user(1001, "Alice")), S.NEEDS_ATTENTION)
+    assert tg.refunds == []
+    ada = admin(tg)
+    await ask(ada, f"/order {order.reference}", order.reference)
+    labels = [label for label, _, _ in ada.buttons()]
+    assert "↩️ Refund only" in labels and "💸 Cancel eSIM and refund" not in labels
+    await tap(ada, "↩️ Refund only", "refunded")
+    await settle(bot, order, S.REFUNDED)
+    assert len(tg.refunds) == 1
