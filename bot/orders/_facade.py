@@ -315,9 +315,6 @@ class Orders:
             await isolated(core, "rehearsal refunds", self._rehearsal.retry_owed())
         await isolated(core, "unpaid orders", self.expire_unpaid())
 
-    async def reconcile_star_payments(self) -> None:
-        await self._reconcile_ledger()
-
     async def _reconcile_ledger(self) -> None:
         for order in await self._payments.unrecorded_in_ledger():
             await self.advance(order.id)
@@ -330,11 +327,6 @@ class Orders:
         checked = await self._placing.check(order)
         if checked is not None:
             await self.advance(checked.id)
-
-    async def check_with_reseller(self, order: Order) -> Order | None:
-        """Ask the reseller about one ordered order now (used by the reconciler and tests)."""
-        checked = await self._placing.check(order)
-        return await self.advance(checked.id) if checked is not None else None
 
 
 def _usable(esim: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.i18n import t
 from emulators.telegram import FakeTelegram, FakeUser
-from handlers.callbacks import BuyPlan
+from handlers.callbacks import BuyPlan, TopupOptions
 from storage import Order, OrderStatus
 from tests.rig import ADMIN_ID, RunningBot, RunningSandbox, eventually
 
@@ -89,3 +89,19 @@ def reseller_calls(sandbox: RunningSandbox, suffix: str, method: str | None = No
 async def audit_actions(bot: RunningBot, admin_id: int = ADMIN_ID) -> list[str]:
     rows = await bot.services.storage.audit.latest(200)
     return [row["action"] for row in rows if row["admin_id"] == admin_id]
+
+
+async def buy_topup(bot: RunningBot, user: FakeUser, iccid: str) -> Order:
+    """The customer buys the first top-up offered for ``iccid``; returns the top-up order."""
+    await user.tap_data(TopupOptions(iccid).pack())
+    options = await user.wait_for_message(
+        lambda m: any((data or "").startswith("tb:") for _, data, _ in user.buttons(m))
+    )
+    code = next(d for _, d, _ in user.buttons(options) if (d or "").startswith("tb:"))
+    await user.tap_data(code, options)
+    await user.wait_for_message(lambda m: "invoice" in m)
+    charge_id = await user.pay_last_invoice()
+    payment = await eventually(lambda: bot.services.storage.payments.by_charge_id(charge_id))
+    order = await bot.services.storage.orders.get(payment.order_id)
+    assert order is not None
+    return order

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from emulators.telegram import FakeTelegram
-from handlers.callbacks import AdminRefund, TopupOptions
+from handlers.callbacks import AdminRefund
 from storage import OrderKind, OrderStatus
 from tests.handlers.admin_support import (
     admin,
     ask,
     audit_actions,
     buy,
+    buy_topup,
     delivered,
     reseller_calls,
     settle,
@@ -198,16 +199,10 @@ async def test_a_top_up_is_refunded_in_stars_only(
     esim_order = await delivered(bot, alice)
     assert esim_order.iccid is not None
     sandbox.state.install(esim_order.iccid)
-    await alice.tap_data(TopupOptions(esim_order.iccid).pack())
-    options = await alice.wait_for_message(
-        lambda m: any((data or "").startswith("tb:") for _, data, _ in alice.buttons(m))
-    )
-    code = next(d for _, d, _ in alice.buttons(options) if (d or "").startswith("tb:"))
-    await alice.tap_data(code, options)
-    await alice.wait_for_message(lambda m: "invoice" in m)
-    charge_id = await alice.pay_last_invoice()
-    payment = await eventually(lambda: bot.services.storage.payments.by_charge_id(charge_id))
-    topup = await bot.services.storage.orders.get(payment.order_id)
+    topup = await buy_topup(bot, alice, esim_order.iccid)
+    payment = await bot.services.storage.payments.for_order(topup.id)
+    assert payment is not None
+    charge_id = payment.charge_id
     assert topup is not None and topup.kind is OrderKind.TOPUP
     topup = await settle(bot, topup, OrderStatus.DELIVERED)
     ada = admin(tg)

@@ -7,14 +7,15 @@ import asyncio
 from pathlib import Path
 
 from bot.orders import DRIVEN, EXITS
-from emulators.telegram import FakeTelegram, FakeUser
-from handlers.callbacks import BuyPlan, TopupOptions
+from emulators.telegram import FakeTelegram
+from handlers.callbacks import BuyPlan
 from storage import Order, OrderKind, OrderStatus
 from storage.orders import FINAL, TRANSITIONS
 from tests.handlers.admin_support import (
     admin,
     ask,
     buy,
+    buy_topup,
     delivered,
     reseller_calls,
     settle,
@@ -31,20 +32,6 @@ async def refund_with(bot: RunningBot, tg: FakeTelegram, reference: str, button:
     ada = admin(tg)
     await ask(ada, f"/refund {reference}", "Refund order")
     return await tap(ada, button, "refunded")
-
-
-async def a_topup(bot: RunningBot, alice: FakeUser, iccid: str) -> int:
-    """The customer buys a top-up for ``iccid``; returns the top-up order's id."""
-    await alice.tap_data(TopupOptions(iccid).pack())
-    options = await alice.wait_for_message(
-        lambda m: any((data or "").startswith("tb:") for _, data, _ in alice.buttons(m))
-    )
-    code = next(d for _, d, _ in alice.buttons(options) if (d or "").startswith("tb:"))
-    await alice.tap_data(code, options)
-    await alice.wait_for_message(lambda m: "invoice" in m)
-    charge_id = await alice.pay_last_invoice()
-    payment = await eventually(lambda: bot.services.storage.payments.by_charge_id(charge_id))
-    return int(payment.order_id)
 
 
 def test_every_state_that_is_not_final_has_a_timed_or_admin_exit() -> None:
@@ -127,8 +114,7 @@ async def test_a_base_refund_covers_its_delivered_top_up(
 ) -> None:
     alice = tg.user(1001, "Alice")
     base = await delivered(bot, alice)
-    topup_id = await a_topup(bot, alice, base.iccid or "")
-    topup = await bot.services.storage.orders.get(topup_id)
+    topup = await buy_topup(bot, alice, base.iccid or "")
     assert topup is not None and topup.kind is OrderKind.TOPUP
     topup = await settle(bot, topup, S.DELIVERED)
     ada = admin(tg)
