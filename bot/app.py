@@ -64,7 +64,7 @@ async def open_services(
 
     bot = application.bot
     languages: dict[int, str] = {}  # user id -> chosen language, loaded at start
-    storage = Storage(settings.database_path)
+    storage = Storage(settings.database)
     await storage.open()
     http, sandbox = _reseller_http(settings)
     reseller = PikaSimClient(

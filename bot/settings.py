@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot import _setting_values as read
+from bot._setting_values import MIN_WEBHOOK_SECRET_LENGTH, Invalid, Secret, SettingsError
+
 __all__ = ["Secret", "Settings", "SettingsError", "is_configured", "load_settings"]
 
 SANDBOX_API_KEY = "pk_sandbox"
@@ -22,197 +25,55 @@ SANDBOX_API_KEY = "pk_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_sandbox_" + secrets.token_urlsafe(32)
 
 
-class SettingsError(Exception):
-    """A missing or malformed setting; the message is one line naming the variable."""
-
-
-class Secret:
-    """A secret string that never shows itself in a repr, a log line or a traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get_secret_value(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-class _Invalid(ValueError):
-    pass
-
-
-def _text(raw: str) -> str:
-    return raw.strip()
-
-
-def _optional_text(raw: str) -> str | None:
-    return raw.strip() or None
-
-
-def _integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise _Invalid(f"must be a whole number, not {raw.strip()[:20]!r}") from None
-        _check_range(value, low, high)
-        return value
-
-    return parse
-
-
-def _number(low: float | None = None) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise _Invalid(f"must be a number, not {raw.strip()[:20]!r}") from None
-        if low is not None and value < low:
-            raise _Invalid(f"must be at least {low:g}")
-        return value
-
-    return parse
-
-
-def _check_range(value: int, low: int | None, high: int | None) -> None:
-    if low is not None and value < low:
-        raise _Invalid(f"must be at least {low}")
-    if high is not None and value > high:
-        raise _Invalid(f"must be at most {high}")
-
-
-def _token(raw: str) -> Secret:
-    token = raw.strip()
-    head, _, tail = token.partition(":")
-    if not head.isdigit() or not tail:
-        raise _Invalid("must look like 123456:ABC-DEF… (ask @BotFather)")
-    return Secret(token)
-
-
-def _flag(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    raise _Invalid("must be 1 or 0")
-
-
-def _optional_secret(raw: str) -> Secret | None:
-    return Secret(raw.strip()) if raw.strip() else None
-
-
-# Plain http only to this machine (tests, a local reverse proxy): anywhere else it would carry
-# the bot token, the reseller key or customers' eSIMs in the clear.
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-MIN_WEBHOOK_SECRET_LENGTH = 16
-
-
-def _url(raw: str) -> str:
-    value = raw.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _Invalid("must be an https:// URL")
-    if parts.scheme == "http" and (parts.hostname or "") not in _LOCAL_HOSTS:
-        raise _Invalid("must be an https:// URL (http:// only for localhost)")
-    return value
-
-
-def _optional_url(raw: str) -> str | None:
-    return _url(raw) if raw.strip() else None
-
-
-def _ids(raw: str) -> frozenset[int]:
-    parts = [part.strip() for part in raw.split(",") if part.strip()]
-    if not all(part.lstrip("-").isdigit() for part in parts):
-        raise _Invalid("must be comma-separated numeric Telegram user ids")
-    return frozenset(int(part) for part in parts)
-
-
-def _choice(*choices: str, upper: bool = False) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().upper() if upper else raw.strip().lower()
-        if value not in choices:
-            raise _Invalid("must be one of " + ", ".join(choices))
-        return value
-
-    return parse
-
-
-def _path(raw: str) -> Path:
-    if not raw.strip():
-        raise _Invalid("must not be empty")
-    return Path(raw.strip())
-
-
-def _webhook_secret(raw: str) -> Secret | None:
-    value = raw.strip()
-    if value and not (len(value) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-")
-                                                 for c in value)):  # fmt: skip
-        raise _Invalid("must be 1-256 characters: letters, digits, _ and - (Telegram's rule)")
-    return Secret(value) if value else None
-
-
-def _optional_path(raw: str) -> Path | None:
-    return Path(raw.strip()) if raw.strip() else None
-
-
 _REQUIRED = object()
 
 # Every field of Settings has an entry here (a test checks it).
 
 # variable -> (parser, default as text; _REQUIRED when there is none)
 _SPEC: dict[str, tuple[Callable[[str], Any], object]] = {
-    "telegram_bot_token": (_token, _REQUIRED),
-    "telegram_api_url": (_url, "https://api.telegram.org/bot"),
-    "pikasim_api_key": (_optional_secret, ""),
-    "pikasim_api_url": (_url, "https://pikasim.com/api/v1/reseller"),
-    "pikasim_webhook_secret": (_optional_secret, ""),
-    "pikasim_rate_limit": (_integer(1), "60"),
-    "public_url": (_optional_url, ""),
-    "http_host": (_text, "127.0.0.1"),  # private by default; 0.0.0.0 in a container
-    "http_port": (_integer(0, 65535), "8080"),
-    "admin_ids": (_ids, ""),
-    "allowed_user_ids": (_ids, ""),
-    "database_path": (_path, "data/bot.sqlite3"),
-    "payments": (_choice("stars", "off"), "stars"),
-    "markup_percent": (_integer(0, 1000), "25"),
-    "stars_per_usd": (_integer(1, 10_000), "77"),
-    "reconcile_seconds": (_integer(1), "60"),
-    "order_stuck_seconds": (_integer(1), "1800"),
-    "invoice_ttl_seconds": (_integer(1), "3600"),
-    "catalog_sync_hours": (_number(0.01), "6"),
-    "low_balance_cents": (_integer(0), "2000"),
-    "sandbox_provisioning_delay": (_number(0), "3"),
-    "sandbox_open": (_flag, "0"),
-    "log_level": (_choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True), "INFO"),
+    "telegram_bot_token": (read.token, _REQUIRED),
+    "telegram_api_url": (read.url, "https://api.telegram.org/bot"),
+    "pikasim_api_key": (read.optional_secret, ""),
+    "pikasim_api_url": (read.url, "https://pikasim.com/api/v1/reseller"),
+    "pikasim_webhook_secret": (read.optional_secret, ""),
+    "pikasim_rate_limit": (read.integer(1), "60"),
+    "public_url": (read.optional_url, ""),
+    "http_host": (read.text, "127.0.0.1"),  # private by default; 0.0.0.0 in a container
+    "http_port": (read.integer(0, 65535), "8080"),
+    "admin_ids": (read.ids, ""),
+    "allowed_user_ids": (read.ids, ""),
+    "database_path": (read.path, "data/bot.sqlite3"),
+    # PostgreSQL instead of the SQLite file (hosts without a disk, a managed database, a standby)
+    "database_url": (read.database_url, ""),
+    "payments": (read.choice("stars", "off"), "stars"),
+    "markup_percent": (read.integer(0, 1000), "25"),
+    "stars_per_usd": (read.integer(1, 10_000), "77"),
+    "reconcile_seconds": (read.integer(1), "60"),
+    "order_stuck_seconds": (read.integer(1), "1800"),
+    "invoice_ttl_seconds": (read.integer(1), "3600"),
+    "catalog_sync_hours": (read.number(0.01), "6"),
+    "low_balance_cents": (read.integer(0), "2000"),
+    "sandbox_provisioning_delay": (read.number(0), "3"),
+    "sandbox_open": (read.flag, "0"),
+    "log_level": (
+        read.choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", upper=True),
+        "INFO",
+    ),
     # Operations (issue 13)
-    "metrics_token": (_optional_secret, ""),
-    "log_format": (_choice("text", "json"), "text"),
-    "backup_dir": (_optional_path, ""),
-    "backup_keep": (_integer(1), "7"),
-    "telegram_rate_limit": (_integer(0, 1000), "30"),
-    "telegram_webhook_url": (_optional_url, ""),
-    "telegram_webhook_secret": (_webhook_secret, ""),
+    "metrics_token": (read.optional_secret, ""),
+    "log_format": (read.choice("text", "json"), "text"),
+    "backup_dir": (read.optional_path, ""),
+    "backup_keep": (read.integer(1), "7"),
+    "telegram_rate_limit": (read.integer(0, 1000), "30"),
+    "telegram_webhook_url": (read.optional_url, ""),
+    "telegram_webhook_secret": (read.webhook_secret, ""),
     # After the sale (bot/care.py): usage polling's share of the reseller budget, its round.
-    "care_budget_percent": (_integer(0, 50), "20"),
-    "care_interval_seconds": (_integer(1), "900"),
-    "refund_days": (_integer(0, 3650), "30"),  # self-service refunds; 0 turns them off
+    "care_budget_percent": (read.integer(0, 50), "20"),
+    "care_interval_seconds": (read.integer(1), "900"),
+    "refund_days": (read.integer(0, 3650), "30"),  # self-service refunds; 0 turns them off
     # retention (issue 15): processed webhook events kept this long; audit entries kept at most
-    "retention_days": (_integer(1), "90"),
-    "audit_log_keep": (_integer(1000), "100000"),
+    "retention_days": (read.integer(1), "90"),
+    "audit_log_keep": (read.integer(1000), "100000"),
 }
 
 
@@ -256,6 +117,18 @@ class Settings:
     simulated_stars: bool = False
     retention_days: int = 90
     audit_log_keep: int = 100_000
+    database_url: Secret | None = None
+
+    @property
+    def database(self) -> Path | str:
+        """Where the data lives: the PostgreSQL URL when set, else the SQLite file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
 
     @property
     def uses_sandbox(self) -> bool:
@@ -297,8 +170,12 @@ class Settings:
             self.pikasim_webhook_secret,
             self.metrics_token,
             self.telegram_webhook_secret,
+            self.database_url,
         )
         values = [secret.get_secret_value() for secret in candidates if secret is not None]
+        if self.database_url is not None:  # a driver's error may quote the password alone
+            password = urlsplit(self.database_url.get_secret_value()).password
+            values += [password] if password else []
         return [*values, SANDBOX_WEBHOOK_SECRET] if self.uses_sandbox else values
 
 
@@ -328,7 +205,7 @@ def load_settings(
             continue
         try:
             values[name] = parse(raw) if isinstance(raw, str) else _typed(name, raw)
-        except _Invalid as error:
+        except Invalid as error:
             problems.append(f"{name.upper()}: {error}")
     if not problems and values["pikasim_api_key"] and values["pikasim_webhook_secret"] is None:
         problems.append("PIKASIM_WEBHOOK_SECRET: required when PIKASIM_API_KEY is set")
@@ -369,6 +246,7 @@ def _typed(name: str, value: object) -> object:
         "pikasim_webhook_secret",
         "metrics_token",
         "telegram_webhook_secret",
+        "database_url",
     ):
         return value if isinstance(value, Secret) else Secret(str(value))
     if name in ("admin_ids", "allowed_user_ids"):

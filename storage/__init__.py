@@ -1,4 +1,4 @@
-"""The SQLite layer: migrations and one repository per entity."""
+"""The storage layer: migrations and one repository per entity, over SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from storage.audit import AuditRepo
 from storage.broadcasts import Broadcast, BroadcastsRepo
 from storage.care import CareRepo, Watched
 from storage.catalog import CatalogRepo, Plan
-from storage.db import ConstraintViolation, Database, Transaction, now
+from storage.db import (
+    ConstraintViolation,
+    Database,
+    Transaction,
+    is_postgres_url,
+    now,
+    open_database,
+)
 from storage.esims import Esim, EsimsRepo
 from storage.meta import MetaRepo
 from storage.orders import (
@@ -43,15 +50,18 @@ __all__ = [
     "User",
     "Watched",
     "WebhookEvent",
+    "is_postgres_url",
     "now",
+    "open_database",
 ]
 
 
 class Storage:
     """The database and its repositories, opened and migrated together."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.db = Database(path)
+    def __init__(self, target: Path | str) -> None:
+        """``target``: an SQLite file, or a ``postgresql://`` URL."""
+        self.db = open_database(target)
         self.users = UsersRepo(self.db)
         self.catalog = CatalogRepo(self.db)
         self.orders = OrdersRepo(self.db)

@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.settings import Settings, load_settings
 from emulators.pikasim import SandboxConfig, create_app
 from emulators.telegram import FakeTelegram
+from tests.databases import environment_for, settings_for
 
 TEST_API_KEY = "pk_test_rig_key_0123456789"
 TEST_WEBHOOK_SECRET = "whsec_test_rig_secret_0123456789"
@@ -67,7 +68,7 @@ def bot_settings(
         "telegram_api_url": tg.api_url,
         "http_host": "127.0.0.1",
         "http_port": port,
-        "database_path": tmp_path / "bot.sqlite3",
+        **settings_for(tmp_path),
         "admin_ids": str(ADMIN_ID),
         "reconcile_seconds": 60,
         "sandbox_provisioning_delay": 0.05,
@@ -170,7 +171,7 @@ class BotProcess:
             "PUBLIC_URL": f"http://127.0.0.1:{port}",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port),
-            "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+            **environment_for(tmp_path),
             "ADMIN_IDS": str(ADMIN_ID),
             "RECONCILE_SECONDS": "1",
             "LOG_LEVEL": "DEBUG",

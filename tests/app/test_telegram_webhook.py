@@ -12,6 +12,7 @@ import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
 from emulators.telegram import FakeTelegram
+from tests.databases import database_for
 from tests.handlers.test_journey_purchase import buy, topup_plan
 from tests.orders.test_crash import a_plan_code, buy_and_pay, order_row, reseller_orders_for
 from tests.rig import BotProcess, RunningBot, RunningSandbox, bot_settings, eventually, running_bot
@@ -96,13 +97,13 @@ async def test_a_payment_answered_200_survives_kill_9_right_after(
         assert await bot.wait_exit() == 77, bot.text
         payments = [a for a in tg.webhook.attempts if a.kind == "message"]
         assert payments[-1].status == 200  # Telegram considers it delivered
-        assert order_row(tmp_path / "bot.sqlite3") is None  # ...but nothing was committed
+        assert order_row(database_for(tmp_path)) is None  # ...but nothing was committed
 
         await bot.start()
         await bot.wait_ready()
 
         def delivered() -> dict[str, object] | None:
-            row = order_row(tmp_path / "bot.sqlite3")
+            row = order_row(database_for(tmp_path))
             return row if row and row["status"] == "delivered" else None
 
         row = await eventually(delivered, timeout=20, interval=0.1)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from bench.history import generate, heavy_customer
 from emulators.telegram import FakeTelegram
 from handlers.callbacks import AdminOrdersPage, unpack
 from handlers.paging import TEXT_LIMIT, Page, fit
+from tests.databases import connect
 from tests.handlers.admin_support import admin, ask, tap, text_of
 from tests.rig import RunningBot, RunningSandbox
 
@@ -17,7 +16,7 @@ HEAVY_ESIMS = 250
 
 def _fill(bot: RunningBot, *, users: int = 40, orders: int = 3000) -> None:
     """Thousands of rows straight into the running bot's database (WAL: it reads them)."""
-    conn = sqlite3.connect(bot.settings.database_path, isolation_level=None)
+    conn = connect(bot.settings.database)
     try:
         generate(conn, users=users, orders=orders, days=30)
         heavy_customer(conn, HEAVY, HEAVY_ESIMS)

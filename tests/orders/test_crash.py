@@ -6,7 +6,6 @@ reseller fails the order) exactly one Stars refund: no payment lost, no eSIM bou
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from emulators.telegram import FakeTelegram, FakeUser
 from handlers.callbacks import BuyPlan
+from tests.databases import database_for, rows
 from tests.rig import TEST_API_KEY, BotProcess, RunningSandbox, eventually
 
 CRASH_EXIT_CODE = 77
@@ -39,13 +39,9 @@ async def a_plan_code(sandbox: RunningSandbox) -> str:
     return str(response.json()["data"]["packages"][0]["packageCode"])
 
 
-def order_row(database: Path) -> dict[str, object] | None:
-    if not database.exists():
-        return None
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-        conn.row_factory = sqlite3.Row
-        row = conn.execute("SELECT * FROM orders WHERE status <> 'awaiting_payment'").fetchone()
-    return None if row is None else dict(row)
+def order_row(database: Path | str) -> dict[str, object] | None:
+    found = rows(database, "SELECT * FROM orders WHERE status <> 'awaiting_payment' LIMIT 1")
+    return found[0] if found else None
 
 
 async def buy_and_pay(alice: FakeUser, code: str) -> str:
@@ -67,7 +63,7 @@ async def crash_then_recover(
         assert await bot.wait_exit() == CRASH_EXIT_CODE, bot.text
         await bot.start()
         await bot.wait_ready()
-        database = tmp_path / "bot.sqlite3"
+        database = database_for(tmp_path)
 
         def settled() -> dict[str, object] | None:
             row = order_row(database)

@@ -3,24 +3,22 @@ the Stars go back exactly once, the eSIM is cancelled, nothing is delivered twic
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from emulators.telegram import FakeTelegram
+from tests.databases import database_for, rows
 from tests.orders.test_crash import CRASH_EXIT_CODE, a_plan_code, buy_and_pay, order_row
 from tests.rig import ADMIN_ID, BotProcess, RunningSandbox, eventually
 
 
-def refund_row(database: Path) -> dict[str, object] | None:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-        conn.row_factory = sqlite3.Row
-        row = conn.execute("SELECT * FROM refunds").fetchone()
-    return None if row is None else dict(row)
+def refund_row(database: Path | str) -> dict[str, object] | None:
+    found = rows(database, "SELECT * FROM refunds LIMIT 1")
+    return found[0] if found else None
 
 
-async def order_in(database: Path, *statuses: str) -> dict[str, object]:
+async def order_in(database: Path | str, *statuses: str) -> dict[str, object]:
     def reached() -> dict[str, object] | None:
         row = order_row(database)
         return row if row and row["status"] in statuses else None
@@ -40,7 +38,7 @@ async def admin_refund(tg: FakeTelegram, reference: str, button: str) -> None:
 async def test_a_crash_inside_an_admin_refund_still_ends_refunded_once(
     point: str, tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
-    database = tmp_path / "bot.sqlite3"
+    database = database_for(tmp_path)
     bot = BotProcess.for_rig(tmp_path, tg, sandbox)
     try:
         await bot.start(ESIM_BOT_CRASH_AT=point)
@@ -68,7 +66,7 @@ async def test_a_crash_while_cancelling_a_late_esim_still_cancels_it(
     tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
     sandbox.state.config.provisioning_delay = 4.0
-    database = tmp_path / "bot.sqlite3"
+    database = database_for(tmp_path)
     bot = BotProcess.for_rig(tmp_path, tg, sandbox)
     try:
         await bot.start(ESIM_BOT_CRASH_AT="after_late_cancel")

@@ -83,7 +83,8 @@ async def test_the_bot_process_runs_with_umask_077(
     tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
     database = tmp_path / "data" / "bot.sqlite3"
-    bot = BotProcess.for_rig(tmp_path, tg, sandbox, DATABASE_PATH=str(database))
+    # the SQLite file itself is under test, whichever database the rest of the suite uses
+    bot = BotProcess.for_rig(tmp_path, tg, sandbox, DATABASE_PATH=str(database), DATABASE_URL="")
     with umask(0o022):
         await bot.start()
     try:

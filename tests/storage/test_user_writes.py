@@ -3,13 +3,14 @@ when their profile changed, or once a day, instead of an fsync'd upsert on every
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from typing import Any
 
 import pytest
 
 import storage.users
 from emulators.telegram import FakeTelegram
+from tests.databases import rows
 from tests.handlers.test_journey_purchase import with_buttons
 from tests.rig import RunningBot, RunningSandbox, eventually
 
@@ -23,14 +24,27 @@ async def test_start_and_texts_write_the_user_only_when_something_changed(
     # Let the start-up checks (reconcile, wallet) finish their own writes first.
     await eventually(lambda: any(r.path.endswith("/balance") for r in sandbox.state.requests))
     await eventually(lambda: bot.services.wallet.cents is not None)
-    database = sqlite3.connect(bot.settings.database_path)
-    commits = database.execute("PRAGMA data_version").fetchone()[0]
+    db = bot.services.storage.db
+    commits = 0
+    real_transaction = db.transaction
 
-    def written() -> bool:  # whether anyone committed to the database since the last look
+    def counted() -> Any:  # every write, on either backend, goes through db.transaction()
         nonlocal commits
-        version = database.execute("PRAGMA data_version").fetchone()[0]
-        changed, commits = version != commits, version
-        return bool(changed)
+        commits += 1
+        return real_transaction()
+
+    monkeypatch.setattr(db, "transaction", counted)
+
+    def written() -> bool:  # whether the bot wrote to the database since the last look
+        nonlocal commits
+        changed, commits = commits > 0, 0
+        return changed
+
+    def last_seen() -> tuple[Any, ...]:
+        found = rows(
+            bot.settings.database, "SELECT first_name, last_seen_at FROM users WHERE id = 1001"
+        )
+        return tuple(found[0].values())
 
     for text in ("/start", "Japan", "/start", "Mexico", "/start"):
         await alice.send_text(text)
@@ -41,17 +55,14 @@ async def test_start_and_texts_write_the_user_only_when_something_changed(
     await alice.send_command("/start")
     await alice.wait_for_message()
     assert written()
-    row = database.execute("SELECT first_name, last_seen_at FROM users WHERE id = 1001")
-    assert row.fetchone()[0] == "Alicia"
+    assert last_seen()[0] == "Alicia"
 
     a_day_later = time.time() + 86_400 + 60
     monkeypatch.setattr(storage.users, "now", lambda: int(a_day_later))
     await alice.send_command("/start")  # once a day, last_seen_at moves on
     await alice.wait_for_message()
     assert written()
-    last_seen = database.execute("SELECT last_seen_at FROM users WHERE id = 1001").fetchone()[0]
-    assert last_seen == int(a_day_later)
+    assert last_seen()[1] == int(a_day_later)
     await alice.send_command("/start")
     await alice.wait_for_message()
     assert not written()
-    database.close()
