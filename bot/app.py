@@ -36,6 +36,7 @@ from bot.pikasim import Priority as ResellerPriority
 from bot.reach import Reach
 from bot.services import Services
 from bot.settings import Settings
+from bot.standby import Leadership, StandbyGate
 from bot.telegram_limiter import (
     PriorityRateLimiter,
     set_update_priority,
@@ -222,37 +223,57 @@ async def serve(
     """
     metrics = Metrics()
     application = build_application(settings, metrics)
+    leadership = Leadership(
+        settings.database_url.get_secret_value() if settings.database_url is not None else None
+    )
     async with open_services(settings, application, metrics) as services:
         _register_handlers(application, settings)
         webhook = TelegramWebhook.from_settings(settings)  # None: the bot polls
         routes = [*extra_routes, *_operations_routes(services, application, webhook)]
-        listener = create_listener(_listener_hooks(services, application), routes)
+        listener = create_listener(_listener_hooks(services, application, leadership), routes)
         if services.sandbox is not None:
             # Marked in-process: the public route refuses sandbox webhooks from the network.
             transport = httpx.ASGITransport(app=in_process(listener))
             services.sandbox.config.webhook_transport = transport
         server = BackgroundServer(
-            listener, settings.http_host, settings.http_port, limits=LISTENER_LIMITS
+            StandbyGate(listener, leadership),
+            settings.http_host,
+            settings.http_port,
+            limits=LISTENER_LIMITS,
         )
         await server.start()
         log.info("HTTP listener on %s:%d", settings.http_host, server.port)
         try:
-            async with application:
-                await _start_bot(application, services, webhook)
-                if on_ready is not None:
-                    on_ready(services, server)
-                await stop.wait()
-                log.info("stopping")
-                services.ready = False
-                await services.catalog.close()  # a first sync may still be retrying
-                if application.updater is not None and application.updater.running:
-                    await application.updater.stop()
-                await services.orders.shutdown()
-                await application.stop()
+            if await leadership.acquire(stop):  # at once, but for a standby
+                leadership.watch(on_lost=stop.set)
+                await _run_bot(application, services, webhook, stop, on_ready, server)
         finally:
             await services.catalog.close()
             await server.stop()
+            await leadership.release()
     log.info("stopped")
+
+
+async def _run_bot(
+    application: BotApp,
+    services: Services,
+    webhook: TelegramWebhook | None,
+    stop: asyncio.Event,
+    on_ready: Callable[[Services, BackgroundServer], None] | None,
+    server: BackgroundServer,
+) -> None:
+    async with application:
+        await _start_bot(application, services, webhook)
+        if on_ready is not None:
+            on_ready(services, server)
+        await stop.wait()
+        log.info("stopping")
+        services.ready = False
+        await services.catalog.close()  # a first sync may still be retrying
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        await services.orders.shutdown()
+        await application.stop()
 
 
 async def _start_bot(
@@ -292,8 +313,17 @@ def _operations_routes(
     return routes
 
 
-def _listener_hooks(services: Services, application: BotApp) -> ListenerHooks:
+def _listener_hooks(
+    services: Services, application: BotApp, leadership: Leadership
+) -> ListenerHooks:
     async def health() -> dict[str, Any] | None:
+        if leadership.standby:
+            standby_ok = await services.storage.db.ping()
+            return {
+                "status": "standby" if standby_ok else "degraded",
+                "role": "standby",
+                "database": "ok" if standby_ok else "error",
+            }
         if not services.ready:
             return None
         database_ok = await services.storage.db.ping()
@@ -301,6 +331,7 @@ def _listener_hooks(services: Services, application: BotApp) -> ListenerHooks:
         status = "ok" if database_ok and catalog == "ok" else "degraded"
         return {
             "status": "starting" if database_ok and catalog == "loading" else status,
+            "role": "active",
             "database": "ok" if database_ok else "error",
             "catalog": catalog,
             "telegram": "ok" if application.running else "stopped",

@@ -94,7 +94,7 @@ def create_listener(hooks: ListenerHooks, extra_routes: Sequence[BaseRoute] = ()
         report = await hooks.health()
         if report is None:
             return JSONResponse({"status": "starting"}, status_code=503)
-        healthy = report.get("status") == "ok"
+        healthy = report.get("status") in ("ok", "standby")  # a standby is healthy, waiting
         return JSONResponse(report, status_code=200 if healthy else 503)
 
     async def pikasim_webhook(request: Request) -> JSONResponse:

@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "bot.listener",
             "bot.asgi_server",
             "bot.http_limits",
+            "bot.standby",
             "bot.in_process",
             "bot.telegram_webhook",
             "bot.telegram_limiter",
