@@ -91,12 +91,14 @@ class EsimsRepo:
         )
         return None if row is None else Esim.from_row(row)
 
-    async def for_user(self, user_id: int, limit: int = -1, offset: int = 0) -> list[Esim]:
-        """A customer's eSIMs, newest first; views pass a page's ``limit`` (-1: all of them)."""
+    async def for_user(
+        self, user_id: int, limit: int | None = None, offset: int = 0
+    ) -> list[Esim]:
+        """A customer's eSIMs, newest first; views pass a page's ``limit`` (None: all of them)."""
+        page = " LIMIT ? OFFSET ?" if limit is not None else ""
         rows = await self._db.fetchall(
-            "SELECT * FROM esims WHERE user_id = ? ORDER BY created_at DESC, iccid"
-            " LIMIT ? OFFSET ?",
-            (user_id, limit, offset),
+            "SELECT * FROM esims WHERE user_id = ? ORDER BY created_at DESC, iccid" + page,
+            (user_id, limit, offset) if limit is not None else (user_id,),
         )
         return [Esim.from_row(row) for row in rows]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from emulators.telegram import FakeTelegram
+from tests.databases import ON_POSTGRES, drop_test_databases
 from tests.rig import (
     ADMIN_ID,
     TEST_TOKEN,
@@ -17,6 +18,14 @@ from tests.rig import (
     running_bot,
     running_sandbox,
 )
+
+
+@pytest.fixture(autouse=True)
+def _own_database() -> Iterator[None]:
+    """On PostgreSQL, each test's databases are dropped when it ends."""
+    yield
+    if ON_POSTGRES:
+        drop_test_databases()
 
 
 @pytest.fixture

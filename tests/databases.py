@@ -46,9 +46,13 @@ def postgres_url(database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
+_created: list[str] = []
+
+
 def new_postgres_database() -> str:
-    """A fresh, empty PostgreSQL database; its URL."""
+    """A fresh, empty PostgreSQL database; its URL. Dropped when the test ends (conftest)."""
     name = "t_" + uuid.uuid4().hex[:20]
+    _created.append(name)
 
     async def create() -> None:
         conn = await asyncpg.connect(ADMIN_URL)
@@ -59,6 +63,24 @@ def new_postgres_database() -> str:
 
     run_aside(create())
     return postgres_url(name)
+
+
+def drop_test_databases() -> None:
+    """Drop the databases this test made (each holds a copy of template1: megabytes)."""
+    names, _created[:] = list(_created), []
+    _by_folder.clear()
+    if not names:
+        return
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(ADMIN_URL)
+        try:
+            for name in names:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    run_aside(drop())
 
 
 _by_folder: dict[Path, str] = {}

@@ -214,7 +214,7 @@ class BotProcess:
                     response = await client.get(self.url + "/healthz")
             except httpx.HTTPError:
                 return False
-            return response.status_code == 200 and response.json()["catalog_plans"] > 0
+            return response.status_code == 200 and response.json().get("catalog_plans", 0) > 0
 
         await eventually(healthy, timeout=timeout, interval=0.1)
 

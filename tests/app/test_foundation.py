@@ -27,6 +27,7 @@ async def test_healthz_reports_ready(bot: RunningBot) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
+    assert body["role"] == "active"  # alone on its database (bot/standby.py)
     assert body["database"] == "ok"
     assert body["reseller"] == "pikasim"
     assert body["catalog_plans"] >= 300
