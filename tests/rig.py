@@ -135,7 +135,7 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, timeout: float = 15.0) -> AsyncIterator[RunningBot]:
+async def running_bot(settings: Settings, timeout: float = 30.0) -> AsyncIterator[RunningBot]:
     """Run the real bot (bot.app.serve) in this event loop until the block ends."""
     stop = asyncio.Event()
     ready: asyncio.Future[RunningBot] = asyncio.get_running_loop().create_future()
@@ -158,7 +158,7 @@ async def running_bot(settings: Settings, timeout: float = 15.0) -> AsyncIterato
         await asyncio.wait_for(task, timeout=timeout)
 
 
-async def _wait_for_catalog(bot: RunningBot, timeout: float = 10.0) -> None:
+async def _wait_for_catalog(bot: RunningBot, timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while bot.services.catalog.size == 0:
         if asyncio.get_running_loop().time() > deadline:
@@ -166,8 +166,11 @@ async def _wait_for_catalog(bot: RunningBot, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Wait until ``check()`` (sync or async) returns something truthy, and return it."""
+async def eventually(check: Any, timeout: float = 15.0, interval: float = 0.02) -> Any:
+    """Wait until ``check()`` (sync or async) returns something truthy, and return it.
+
+    The deadline only matters when the check fails: it is generous because the suite runs in
+    parallel (pytest-xdist) and a loaded machine makes the bot slow, not wrong."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = check()
