@@ -28,6 +28,17 @@ def _own_database() -> Iterator[None]:
         drop_test_databases()
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """pyproject's addopts run the suite in parallel (``-n``, ``--dist``: pytest-xdist). With
+    ``-p no:xdist`` (one process, for debugging) pytest would reject those options: accept
+    them and ignore them instead. ``-n 0`` is the other way to run in one process."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "pytest-xdist is off (-p no:xdist): ignored")
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=0, metavar="N")
+    group.addoption("--dist", dest="dist", default="no", metavar="MODE")
+
+
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TEST_TOKEN) as telegram:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,10 +30,47 @@ TEST_TOKEN = "123456:TEST-rig-token-abcdefghijklmnop"
 ADMIN_ID = 4242
 
 
-def free_port() -> int:
+# Ports for servers that must know their port before they bind it (the bot's listener: its
+# PUBLIC_URL names it). Asking the kernel for port 0 and closing the socket races: another xdist
+# worker, or any outgoing connection, can be given the same port before the server binds it. So
+# each test process draws from its own block below Linux's ephemeral range (32768-60999 by
+# default; the kernel never picks these for port 0 or for outgoing connections), never hands out
+# a port twice, and skips ports something else on the machine holds.
+_PORT_BASE = 20000
+_PORT_BLOCK = 1000
+_PORT_BLOCKS = 12  # 20000-31999: the process without xdist, then gw0 … gw10 (and wrapping on)
+_ports_handed_out: set[int] = set()
+_port_random = random.Random()  # its own: tests that seed the global one don't steer it
+
+
+def _port_block() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", …; unset without xdist
+    index = int(worker[2:]) + 1 if worker[2:].isdigit() else 0
+    start = _PORT_BASE + (index % _PORT_BLOCKS) * _PORT_BLOCK
+    return range(start, start + _PORT_BLOCK)
+
+
+def _bindable(port: int) -> bool:
+    # No SO_REUSEADDR: a port still in TIME_WAIT, or with any socket on it, counts as taken.
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing holds and no other test process will be handed."""
+    block = _port_block()
+    # A random starting point: two test runs on one machine (two checkouts) rarely meet.
+    offset = _port_random.randrange(len(block))
+    for step in range(len(block)):
+        port = block[(offset + step) % len(block)]
+        if port not in _ports_handed_out and _bindable(port):
+            _ports_handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port left in {block.start}-{block.stop - 1}")
 
 
 @dataclass
@@ -97,7 +136,7 @@ class RunningBot:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(settings: Settings, timeout: float = 15.0) -> AsyncIterator[RunningBot]:
+async def running_bot(settings: Settings, timeout: float = 30.0) -> AsyncIterator[RunningBot]:
     """Run the real bot (bot.app.serve) in this event loop until the block ends."""
     stop = asyncio.Event()
     ready: asyncio.Future[RunningBot] = asyncio.get_running_loop().create_future()
@@ -120,7 +159,7 @@ async def running_bot(settings: Settings, timeout: float = 15.0) -> AsyncIterato
         await asyncio.wait_for(task, timeout=timeout)
 
 
-async def _wait_for_catalog(bot: RunningBot, timeout: float = 10.0) -> None:
+async def _wait_for_catalog(bot: RunningBot, timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while bot.services.catalog.size == 0:
         if asyncio.get_running_loop().time() > deadline:
@@ -128,8 +167,11 @@ async def _wait_for_catalog(bot: RunningBot, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Wait until ``check()`` (sync or async) returns something truthy, and return it."""
+async def eventually(check: Any, timeout: float = 15.0, interval: float = 0.02) -> Any:
+    """Wait until ``check()`` (sync or async) returns something truthy, and return it.
+
+    The deadline only matters when the check fails: it is generous because the suite runs in
+    parallel (pytest-xdist) and a loaded machine makes the bot slow, not wrong."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = check()

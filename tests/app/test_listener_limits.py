@@ -135,7 +135,7 @@ async def test_a_thousand_half_open_connections_do_not_lock_anyone_out(
         assert health.status_code == 200 and health.json()["status"] == "ok"
         alice = tg.user(1001, "Alice")
         await alice.send_command("/start")
-        menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)), timeout=5)
+        menu = await alice.wait_for_message(lambda m: bool(alice.buttons(m)), timeout=15)
         assert menu
     finally:
         for _, writer in held:

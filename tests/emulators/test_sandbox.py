@@ -7,7 +7,6 @@ import json
 import math
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,6 +25,7 @@ from bot.asgi_server import BackgroundServer
 from bot.pikasim.signing import js_stringify, sign, verify_signature
 from emulators.pikasim import API_PREFIX, Sandbox, SandboxConfig, create_app
 from emulators.pikasim._ids import luhn_digit
+from tests.rig import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "whsec_test"
@@ -618,16 +618,9 @@ async def test_in_process_via_asgi_transport() -> None:
     assert json.loads(received[0][0])["data"]["esim"]["iccid"] == order["esim"]["iccid"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_cli_serves_and_stops_cleanly(signum: signal.Signals) -> None:
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -60,7 +60,7 @@ async def settle(bot: RunningBot, order: Order, *statuses: OrderStatus) -> Order
         current = await bot.services.storage.orders.get(order.id)
         return current if current is not None and current.status in statuses else None
 
-    result: Order = await eventually(reached, timeout=10)
+    result: Order = await eventually(reached, timeout=30)
     return result
 
 
@@ -72,7 +72,7 @@ async def quiet(sandbox: RunningSandbox) -> int:
     """Wait for the bot's start-up reseller calls (catalog, webhook, first wallet check) and
     return how many requests the sandbox has seen; nothing else calls it while idle."""
     await eventually(
-        lambda: any(r.path.endswith("/balance") for r in sandbox.state.requests), timeout=5
+        lambda: any(r.path.endswith("/balance") for r in sandbox.state.requests), timeout=15
     )
     await asyncio.sleep(0.1)
     return len(sandbox.state.requests)
