@@ -1,5 +1,5 @@
-"""The daily upkeep that keeps a long history cheap: the /stats roll-up filled, old webhook
-events and audit entries pruned, and the freed pages given back to the file system.
+"""The daily upkeep that keeps a long history cheap: the /stats and /audit roll-ups filled, old
+webhook events and audit entries pruned, and the freed pages given back to the file system.
 
 Runs once soon after start and then daily (bot.app schedules it). Every step is idempotent,
 so a crash halfway only leaves work for the next run.
@@ -18,7 +18,7 @@ __all__ = ["Upkeep", "UpkeepReport"]
 
 log = logging.getLogger(__name__)
 
-_ROLLUP_DAYS = 30  # the longest /stats period
+_ROLLUP_DAYS = 30  # the longest /stats period, and /audit 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class Upkeep:
     async def run(self) -> UpkeepReport:
         # /stats then finds every closed day of its longest period already counted
         await StatsRepo(self._storage.db).days(today() - (_ROLLUP_DAYS - 1))
+        await self._storage.books.totals((today() - _ROLLUP_DAYS) * DAY, today() * DAY)
         events = await self._storage.webhook_events.prune(now() - self._retention_days * DAY)
         entries = await self._storage.audit.prune(self._audit_log_keep)
         switched = await self._storage.db.reclaim()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.audit import AuditRepo
+from storage.books import BooksRepo
 from storage.broadcasts import Broadcast, BroadcastsRepo
 from storage.care import CareRepo, Watched
 from storage.catalog import CatalogRepo, Plan
@@ -72,6 +73,7 @@ class Storage:
         self.audit = AuditRepo(self.db)
         self.meta = MetaRepo(self.db)
         self.stats = StatsRepo(self.db)  # read-only figures for the operator's console
+        self.books = BooksRepo(self.db)  # the sums behind /audit
         self.care = CareRepo(self.db)
         self.broadcasts = BroadcastsRepo(self.db)
 

@@ -207,4 +207,18 @@ _V5 = (
     )""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# The roll-up behind /audit (storage.books): one row per closed UTC day, the Stars keyed by
+# the payment's day and the cost by the day the order was placed.
+_V6 = (
+    """CREATE TABLE books_days (
+        day INTEGER PRIMARY KEY,
+        received INTEGER NOT NULL,
+        delivered INTEGER NOT NULL,
+        refunded INTEGER NOT NULL,
+        in_flight INTEGER NOT NULL,
+        cost_cents INTEGER NOT NULL,
+        computed_at INTEGER NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.db import Database, Row, Transaction, now
-from storage.rollup import forget_day
+from storage.rollup import forget_books, forget_day
 
 __all__ = [
     "FINAL",
@@ -309,15 +309,6 @@ class OrdersRepo:
             found |= {str(row[0]) for row in rows}
         return found
 
-    async def cost_placed_between(self, since: int, until: int) -> int:
-        """What the orders placed in the period cost us, in cents (summed in the database)."""
-        value = await self._db.fetchval(
-            "SELECT COALESCE(SUM(cost_cents), 0) FROM orders"
-            " WHERE ordered_at >= ? AND ordered_at < ?",
-            (since, until),
-        )
-        return int(value)
-
     async def count_applied_topups(self, iccid: str, package_code: str) -> int:
         """Top-ups of this code we already counted as applied to the eSIM."""
         value = await self._db.fetchval(
@@ -360,6 +351,7 @@ class OrdersRepo:
     ) -> Order:
         changes = {**changes, "status": to.value, "updated_at": now()}
         assignments = ", ".join(f"{column} = ?" for column in changes)
+        await forget_books(tx, order.id)  # the old ordered_at's day too
         row = await tx.fetchone(
             f"UPDATE orders SET {assignments} WHERE id = ? AND status = ? RETURNING *",
             (*changes.values(), order.id, order.status.value),
@@ -367,6 +359,7 @@ class OrdersRepo:
         if row is None:
             raise IllegalTransition(f"order {order.reference} is no longer {order.status}")
         await forget_day(tx, row["paid_at"])
+        await forget_books(tx, order.id)
         return Order.from_row(row)
 
     async def update(self, order: Order, **changes: Any) -> Order:
@@ -375,12 +368,14 @@ class OrdersRepo:
             raise ValueError("use transition() to change the status")
         assignments = ", ".join(f"{column} = ?" for column in changes)
         async with self._db.transaction() as tx:
+            await forget_books(tx, order.id)  # the old ordered_at's day too
             row = await tx.fetchone(
                 f"UPDATE orders SET {assignments} WHERE id = ? RETURNING *",
                 (*changes.values(), order.id),
             )
             assert row is not None
             await forget_day(tx, row["paid_at"])
+            await forget_books(tx, order.id)
         return Order.from_row(row)
 
     async def average_cost_cents(self) -> int | None:

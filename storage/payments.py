@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database, Row, Transaction, now
+from storage.rollup import DAY, forget_payment_books
 
 __all__ = ["Payment", "PaymentsRepo"]
 
@@ -48,6 +49,7 @@ class PaymentsRepo:
         A payment for no order (``order_id`` None) is stored as owing a refund.
         """
         refund_status = "owed" if order_id is None else None
+        stamp = now()
         changed = await tx.execute(
             "INSERT INTO payments (charge_id, order_id, user_id, amount_stars, currency, payload,"
             " source, created_at, refund_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -61,10 +63,12 @@ class PaymentsRepo:
                 currency,
                 payload,
                 source,
-                now(),
+                stamp,
                 refund_status,
             ),
         )
+        # Today's, so never cached; unless the stamp was taken a moment before midnight.
+        await tx.execute("DELETE FROM books_days WHERE day = ?", (stamp // DAY,))
         return changed == 1
 
     async def owed_refunds(self) -> list[Payment]:
@@ -78,6 +82,7 @@ class PaymentsRepo:
             await tx.execute(
                 "UPDATE payments SET refund_status = 'done' WHERE charge_id = ?", (charge_id,)
             )
+            await forget_payment_books(tx, charge_id)
 
     async def by_charge_id(self, charge_id: str) -> Payment | None:
         row = await self._db.fetchone("SELECT * FROM payments WHERE charge_id = ?", (charge_id,))
@@ -86,33 +91,6 @@ class PaymentsRepo:
     async def for_order(self, order_id: int) -> Payment | None:
         row = await self._db.fetchone("SELECT * FROM payments WHERE order_id = ?", (order_id,))
         return None if row is None else Payment.from_row(row)
-
-    async def books_totals(self, since: int, until: int) -> dict[str, int]:
-        """What became of the period's payments, summed in the database (one indexed range, no
-        rows to Python): ``received``, and the Stars ``delivered``, ``refunded`` (a rehearsal
-        stays delivered) or ``in_flight`` (paid, neither delivered nor refunded)."""
-        unmatched = "o.status IS NULL"  # a payment that matched no order: refunded, or owed
-        done = "r.status = 'done'"  # refunded (a rehearsal stays delivered)
-        row = await self._db.fetchone(
-            "SELECT COALESCE(SUM(p.amount_stars), 0) AS received,"
-            f" COALESCE(SUM(CASE WHEN {unmatched} OR {done} THEN 0"
-            " WHEN o.status = 'delivered' THEN p.amount_stars ELSE 0 END), 0) AS delivered,"
-            f" COALESCE(SUM(CASE WHEN {unmatched} THEN"
-            " (CASE WHEN p.refund_status = 'done' THEN p.amount_stars ELSE 0 END)"
-            f" WHEN {done} THEN r.amount_stars ELSE 0 END), 0) AS refunded,"
-            f" COALESCE(SUM(CASE WHEN {unmatched} THEN"
-            " (CASE WHEN p.refund_status = 'done' THEN 0 ELSE p.amount_stars END)"
-            f" WHEN {done} THEN 0"
-            # a payment on an unpaid order is in no column: the difference shows it
-            " WHEN o.status IN ('delivered', 'awaiting_payment', 'expired') THEN 0"
-            " ELSE p.amount_stars END), 0) AS in_flight"
-            " FROM payments p LEFT JOIN orders o ON o.id = p.order_id"
-            " LEFT JOIN refunds r ON r.order_id = p.order_id"
-            " WHERE p.created_at >= ? AND p.created_at < ?",
-            (since, until),
-        )
-        assert row is not None
-        return {key: int(row[key]) for key in ("received", "delivered", "refunded", "in_flight")}
 
     async def known_charge_ids(self, charge_ids: list[str]) -> set[str]:
         if not charge_ids:

@@ -1,4 +1,5 @@
-"""The daily roll-up behind /stats: one row per closed UTC day, dropped when that day changes.
+"""The daily roll-ups behind /stats (``stats_days``) and /audit (``books_days``, see
+storage.books): one row per closed UTC day, dropped when that day changes.
 
 A closed day's figures only change when an order paid that day changes (a late failure, a
 needs_attention, a reseller id) or gets a refund; every such write goes through OrdersRepo or
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from storage.db import Transaction, now
 
-__all__ = ["DAY", "forget_day", "forget_order_day", "today"]
+__all__ = ["DAY", "forget_books", "forget_day", "forget_order_day", "forget_payment_books", "today"]
 
 DAY = 86_400
 
@@ -33,4 +34,26 @@ async def forget_order_day(tx: Transaction, order_id: int) -> None:
         "DELETE FROM stats_days WHERE day IN ((SELECT paid_at / ? FROM orders WHERE id = ?),"
         " (SELECT created_at / ? FROM refunds WHERE order_id = ?))",
         (DAY, order_id, DAY, order_id),
+    )
+    await forget_books(tx, order_id)  # a refund moves the Stars of the order's payment
+
+
+async def forget_books(tx: Transaction, order_id: int) -> None:
+    """Drop the cached books of the days an order figures in: its payment's day (what became
+    of the Stars) and the day it was placed (its cost). An order's write calls it before and
+    after its UPDATE, so a changed ``ordered_at`` drops both its old and its new day. Today is
+    dropped too (never cached, so a no-op): a stamp taken before midnight may commit after."""
+    await tx.execute(
+        "DELETE FROM books_days WHERE day IN ((SELECT created_at / ? FROM payments"
+        " WHERE order_id = ?), (SELECT ordered_at / ? FROM orders WHERE id = ?))",
+        (DAY, order_id, DAY, order_id),
+    )
+
+
+async def forget_payment_books(tx: Transaction, charge_id: str) -> None:
+    """Drop the cached books of a payment's day (an orphan payment's refund confirmed)."""
+    await tx.execute(
+        "DELETE FROM books_days WHERE day = (SELECT created_at / ? FROM payments"
+        " WHERE charge_id = ?)",
+        (DAY, charge_id),
     )
