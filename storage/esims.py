@@ -91,9 +91,7 @@ class EsimsRepo:
         )
         return None if row is None else Esim.from_row(row)
 
-    async def for_user(
-        self, user_id: int, limit: int | None = None, offset: int = 0
-    ) -> list[Esim]:
+    async def for_user(self, user_id: int, limit: int | None = None, offset: int = 0) -> list[Esim]:
         """A customer's eSIMs, newest first; views pass a page's ``limit`` (None: all of them)."""
         page = " LIMIT ? OFFSET ?" if limit is not None else ""
         rows = await self._db.fetchall(
