@@ -32,7 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ceiling import ceiling_numbers  # noqa: E402  (bench/ is on sys.path as the script's folder)
+if __package__:  # imported as bench.bench (bench/history_bench.py)
+    from bench.ceiling import ceiling_numbers
+else:  # run as a script: bench/ is on sys.path as the script's folder
+    from ceiling import ceiling_numbers
 
 from emulators.telegram import FakeTelegram, FakeUser  # noqa: E402
 from handlers.callbacks import BuyPlan  # noqa: E402
