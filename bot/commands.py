@@ -31,7 +31,11 @@ def run_command(args: list[str]) -> int:
 
 
 def _backup(settings: Settings, target: Path) -> int:
-    from bot.backup import BackupError, backup_database
+    from bot.backup import POSTGRES_BACKUPS, BackupError, backup_database
+
+    if settings.uses_postgres:
+        print(f"backup: nothing done: {POSTGRES_BACKUPS}", file=sys.stderr)
+        return 1
 
     try:
         report = backup_database(settings.database_path, target)
