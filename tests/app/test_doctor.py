@@ -137,7 +137,7 @@ async def test_an_unreachable_telegram_webhook_fails_with_one_clear_line(
 
 @postgres_only
 async def test_on_postgresql_it_reads_the_real_database_and_never_writes(
-    tmp_path: Path, tg: FakeTelegram
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
     password = "pw-Doctor-Never-Prints-It"
     url = new_postgres_database().replace("postgres@", f"postgres:{password}@", 1)
@@ -161,12 +161,16 @@ async def test_on_postgresql_it_reads_the_real_database_and_never_writes(
     assert line_for(lines, "database").startswith("OK    database: PostgreSQL ")
     assert line_for(lines, "database").endswith(f"schema version {len(MIGRATIONS)}")
 
-    missing = bot_settings(
-        tmp_path, tg, None, database_url=url.replace("/t_", "/no_such_"), public_url=""
-    )
-    code, lines = await doctor(missing)
+    missing = url.replace("/t_", "/no_such_")
+    missing_settings = bot_settings(tmp_path, tg, sandbox, database_url=missing)
+    assert missing_settings.public_url is not None
+    sandbox.state.webhooks.url = missing_settings.public_url + "/webhooks/pikasim"
+    code, lines = await doctor(missing_settings)
     assert code == 1
     assert line_for(lines, "database").startswith(
         "FAIL  database: cannot read the PostgreSQL database of DATABASE_URL"
+    )
+    assert line_for(lines, "webhook round trip").startswith(
+        "FAIL  webhook round trip: cannot read the database to see it arrive"
     )
     assert password not in "\n".join(lines)
