@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     # activation codes (storage also sets the modes itself, for other entry points).
     os.umask(0o077)
     args = sys.argv[1:] if argv is None else argv
-    if args and not args[0].startswith("-"):  # operations: backup, doctor, migrate-db
+    if args and (not args[0].startswith("-") or args[0] in ("-h", "--help")):
+        # operations: backup, doctor, migrate-db (and the usage text)
         from bot.commands import run_command
 
         return run_command(args)

@@ -188,8 +188,9 @@ async def test_it_needs_a_postgresql_url_and_an_sqlite_file(tmp_path: Path) -> N
     assert code == 1 and "--to must be a postgresql:// URL" in output
     code, output = await cli(tmp_path, "migrate-db", "--to", "postgresql://x:secretpw@h/db")
     assert code == 1 and "no SQLite database at" in output and "secretpw" not in output
-    code, output = await cli(tmp_path, "help")
-    assert code == 0 and "migrate-db" in output
+    for asking in ("help", "--help"):
+        code, output = await cli(tmp_path, asking)
+        assert code == 0 and "migrate-db" in output and "usage: python -m bot" in output
 
 
 @pytest.mark.parametrize(
