@@ -1,5 +1,5 @@
-"""``python -m bot``: run the bot until SIGINT or SIGTERM; ``backup`` and ``doctor`` are
-operations (bot/commands.py).
+"""``python -m bot``: run the bot until SIGINT or SIGTERM; ``backup``, ``doctor`` and
+``migrate-db`` are operations (bot/commands.py).
 
 Without TELEGRAM_BOT_TOKEN (or with ``--playground``) it runs the playground instead: the bot
 with a Bot API emulator, the sandbox reseller and a chat page in one process.
@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     # activation codes (storage also sets the modes itself, for other entry points).
     os.umask(0o077)
     args = sys.argv[1:] if argv is None else argv
-    if args and not args[0].startswith("-"):  # operations: python -m bot backup PATH | doctor
+    if args and (not args[0].startswith("-") or args[0] in ("-h", "--help")):
+        # operations: backup, doctor, migrate-db (and the usage text)
         from bot.commands import run_command
 
         return run_command(args)

@@ -4,6 +4,8 @@ SQLite's online backup API copies one snapshot of the database (one read transac
 writes by the running bot neither block nor tear it). The copy is written next to its final
 name, switched out of WAL so it is one self-contained file, checked with ``integrity_check``,
 flushed to disk, and only then renamed into place: a backup that exists is a good one.
+
+With DATABASE_URL (PostgreSQL) the bot makes no backups: that is the database host's job.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = [
+    "POSTGRES_BACKUPS",
     "BackupError",
     "BackupReport",
     "backup_database",
@@ -32,6 +35,11 @@ log = logging.getLogger(__name__)
 DAY = 24 * 3600
 _PREFIX = "esim-bot-"
 _SUFFIX = ".sqlite3"
+
+POSTGRES_BACKUPS = (
+    "the data is in PostgreSQL (DATABASE_URL), and backing it up is the database host's job:"
+    " pg_dump, or your provider's backups and point-in-time recovery; the bot backs up only SQLite"
+)
 
 
 class BackupError(Exception):

@@ -1,4 +1,4 @@
-"""Operator commands: ``python -m bot backup PATH`` and ``python -m bot doctor``."""
+"""Operator commands: ``python -m bot backup PATH``, ``doctor`` and ``migrate-db``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from bot.settings import Settings, SettingsError, load_settings
 
 __all__ = ["run_command"]
 
-USAGE = "usage: python -m bot [backup PATH | doctor]"
+USAGE = (
+    "usage: python -m bot [backup PATH | doctor | migrate-db [--from SQLITE_FILE] --to URL]\n"
+    "  backup PATH   copy the SQLite database to PATH (a file or a folder), checked\n"
+    "  doctor        check the settings, Telegram, the reseller and the database\n"
+    "  migrate-db    copy the SQLite database (DATABASE_PATH) into an empty PostgreSQL\n"
+    "                database (--to postgresql://…, default DATABASE_URL); stop the bot first"
+)
 
 
 def run_command(args: list[str]) -> int:
@@ -17,7 +23,8 @@ def run_command(args: list[str]) -> int:
     if command in ("-h", "--help", "help"):
         print(USAGE)
         return 0
-    if command not in ("backup", "doctor") or (command == "backup") != (len(rest) == 1):
+    arguments = {"backup": (1,), "doctor": (0,)}.get(command, ())
+    if command != "migrate-db" and len(rest) not in arguments:
         print(USAGE, file=sys.stderr)
         return 2
     try:
@@ -27,11 +34,19 @@ def run_command(args: list[str]) -> int:
         return 2
     if command == "backup":
         return _backup(settings, Path(rest[0]))
+    if command == "migrate-db":
+        from bot.migrate_db import run_migrate_db
+
+        return run_migrate_db(settings, rest)
     return _doctor(settings)
 
 
 def _backup(settings: Settings, target: Path) -> int:
-    from bot.backup import BackupError, backup_database
+    from bot.backup import POSTGRES_BACKUPS, BackupError, backup_database
+
+    if settings.uses_postgres:
+        print(f"backup: nothing done: {POSTGRES_BACKUPS}", file=sys.stderr)
+        return 1
 
     try:
         report = backup_database(settings.database_path, target)

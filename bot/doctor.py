@@ -23,7 +23,7 @@ from bot.pikasim import PikaSimClient, PikaSimError, RequestBudget
 from bot.pricing import usd
 from bot.settings import Settings
 from storage.migrations import MIGRATIONS
-from storage.ops import database_state, last_webhook_test_id
+from storage.ops import database_state, last_webhook_test_id, postgres_state
 
 __all__ = ["Finding", "run_doctor"]
 
@@ -82,6 +82,16 @@ async def _findings(settings: Settings) -> AsyncIterator[Finding]:
             )
             for finding in await _reseller(settings, reseller):
                 yield finding
+    if settings.uses_postgres:
+        yield await _postgres(settings.database)
+        yield _ok("disk", "not checked: the data lives in PostgreSQL (DATABASE_PATH is not used)")
+        if settings.backup_dir is not None:
+            yield _warn(
+                "backups",
+                "BACKUP_DIR is set, but the bot backs up only SQLite",
+                "back PostgreSQL up on its host (pg_dump, your provider's backups); unset it",
+            )
+        return
     yield await asyncio.to_thread(_database, settings.database_path)
     for folder in sorted({settings.database_path.parent, settings.backup_dir or Path()} - {Path()}):
         yield _disk(folder)
@@ -246,7 +256,10 @@ async def _reseller_webhook(settings: Settings, reseller: PikaSimClient) -> list
 
 async def _round_trip(settings: Settings, reseller: PikaSimClient, url: str) -> Finding:
     check = "webhook round trip"
-    before = await asyncio.to_thread(last_webhook_test_id, settings.database_path)
+    try:
+        before = await last_webhook_test_id(settings.database)
+    except Exception:  # the database check below says why
+        return _fail(check, "cannot read the database to see it arrive", "see the database check")
     try:
         result = await reseller.test_webhook()
     except PikaSimError as error:
@@ -267,7 +280,7 @@ async def _round_trip(settings: Settings, reseller: PikaSimClient, url: str) -> 
         )
     deadline = time.monotonic() + ARRIVAL_TIMEOUT
     while time.monotonic() < deadline:
-        if await asyncio.to_thread(last_webhook_test_id, settings.database_path) > before:
+        if await last_webhook_test_id(settings.database) > before:
             return _ok(check, "the reseller's test webhook arrived and its signature verified")
         await asyncio.sleep(0.2)
     return _fail(
@@ -305,6 +318,35 @@ def _database(path: Path) -> Finding:
             "database", f"schema version {version} of {latest}", "nothing: migrated at start"
         )
     return _ok("database", f"integrity ok, schema version {version}")
+
+
+async def _postgres(url: Path | str) -> Finding:
+    """The PostgreSQL database of DATABASE_URL, read in a read-only session: never migrated."""
+    latest = len(MIGRATIONS)
+    try:
+        server, version = await postgres_state(str(url))
+    except Exception as error:  # any failure to connect or read is the finding (masked)
+        return _fail(
+            "database",
+            f"cannot read the PostgreSQL database of DATABASE_URL: {error}",
+            "check DATABASE_URL (host, database, user, password) and that the server runs",
+        )
+    where = f"PostgreSQL {server}"
+    if version is None:
+        return _warn("database", f"{where}, no schema yet", "nothing: the bot creates it at start")
+    if version > latest:
+        return _fail(
+            "database",
+            f"{where}, schema version {version} is newer than this code ({latest})",
+            "run the newer version of the bot",
+        )
+    if version < latest:
+        return _warn(
+            "database",
+            f"{where}, schema version {version} of {latest}",
+            "nothing: migrated at start",
+        )
+    return _ok("database", f"{where}, schema version {version}")
 
 
 def _disk(folder: Path) -> Finding:

@@ -3,6 +3,8 @@ and after-sale care."""
 
 from __future__ import annotations
 
+import logging
+
 from bot.services import Services
 from bot.telegram_limiter import (
     Priority,
@@ -10,6 +12,8 @@ from bot.telegram_limiter import (
 )
 from bot.upkeep import Upkeep
 from handlers.context import BotApp, BotContext
+
+log = logging.getLogger("bot.jobs")
 
 
 def schedule_jobs(application: BotApp, services: Services) -> None:
@@ -82,11 +86,14 @@ def _schedule_care(application: BotApp, services: Services) -> None:
 
 
 def _schedule_backups(application: BotApp, services: Services) -> None:
-    from bot.backup import DAY, daily_backup, next_backup_in
+    from bot.backup import DAY, POSTGRES_BACKUPS, daily_backup, next_backup_in
 
     settings = services.settings
     folder = settings.backup_dir
     assert folder is not None and application.job_queue is not None
+    if settings.uses_postgres:
+        log.warning("BACKUP_DIR is ignored: %s", POSTGRES_BACKUPS)
+        return
 
     async def backup(context: BotContext) -> None:
         report = await daily_backup(settings.database_path, folder, settings.backup_keep)

@@ -31,6 +31,12 @@ T = TypeVar("T")
 
 # For tests of SQLite itself (its files, pragmas, query planner); PostgreSQL has its own tests.
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="tests SQLite's own behaviour")
+# For what exists only on PostgreSQL (migrate-db, doctor and backup there).
+postgres_only = pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="needs PostgreSQL: set TEST_DATABASE_URL to a cluster's admin URL"
+    " (scripts/throwaway-postgres starts one)",
+)
 
 
 def run_aside(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -24,7 +24,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "storage", "emulators", "playground")
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("entry", ("bot.__main__", "bot.app", "bot.jobs", "bot.commands", "bot.doctor", "playground")),
+    (
+        "entry",
+        (
+            "bot.__main__",
+            "bot.app",
+            "bot.jobs",
+            "bot.commands",
+            "bot.doctor",
+            "bot.migrate_db",
+            "playground",
+        ),
+    ),
     ("handlers", ("handlers",)),
     (
         "services",

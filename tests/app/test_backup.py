@@ -9,20 +9,24 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.backup import backup_name, backups_in
 from emulators.telegram import FakeTelegram, FakeUser
+from tests.databases import postgres_only, sqlite_only
 from tests.handlers.test_journey_purchase import button, choose_plan
 from tests.rig import RunningBot, RunningSandbox, bot_settings, eventually, running_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def backup_cli(database: Path, target: Path) -> tuple[int, str]:
+async def backup_cli(database: Path, target: Path, **more: str) -> tuple[int, str]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "TELEGRAM_BOT_TOKEN": "1:unused-by-backup",
         "DATABASE_PATH": str(database),
+        **more,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "backup", str(target),
@@ -47,6 +51,7 @@ def integrity(database: Path) -> list[str]:
         return [row[0] for row in conn.execute("PRAGMA integrity_check")]
 
 
+@sqlite_only  # SQLite's online backup; on PostgreSQL backups are the database host's job
 async def test_a_backup_during_a_burst_of_purchases_holds_every_committed_order(
     bot: RunningBot, tg: FakeTelegram, sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -95,6 +100,7 @@ async def test_a_backup_during_a_burst_of_purchases_holds_every_committed_order(
     assert orders(final) == orders(live)
 
 
+@sqlite_only
 async def test_the_daily_backup_keeps_the_last_backup_keep(
     tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
 ) -> None:
@@ -127,3 +133,29 @@ async def test_backup_of_a_missing_database_fails_with_one_line(tmp_path: Path) 
     assert output.strip().count("\n") == 0
     assert "no database at" in output and "DATABASE_PATH" in output
     assert not (tmp_path / "copy.sqlite3").exists()
+
+
+async def test_backup_on_postgresql_says_it_is_the_database_hosts_job(tmp_path: Path) -> None:
+    url = "postgresql://bot:pw-Not-For-Output-77@db.example/shop"
+    code, output = await backup_cli(
+        tmp_path / "bot.sqlite3", tmp_path / "copy.sqlite3", DATABASE_URL=url
+    )
+    assert code == 1
+    assert output.strip().count("\n") == 0
+    assert "PostgreSQL" in output and "pg_dump" in output and "database host" in output
+    assert "pw-Not-For-Output-77" not in output
+    assert not (tmp_path / "copy.sqlite3").exists()
+
+
+@postgres_only
+async def test_the_daily_backup_on_postgresql_says_so_once_and_does_nothing(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "backups"
+    settings = bot_settings(tmp_path, tg, sandbox, backup_dir=folder)
+    assert settings.uses_postgres
+    async with running_bot(settings):
+        await asyncio.sleep(2.5)  # a first backup would be due a second after start
+    said = [r.getMessage() for r in caplog.records if "BACKUP_DIR is ignored" in r.getMessage()]
+    assert len(said) == 1 and "pg_dump" in said[0]
+    assert backups_in(folder) == []

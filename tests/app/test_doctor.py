@@ -10,6 +10,9 @@ from pathlib import Path
 from bot.doctor import run_doctor
 from bot.settings import Settings
 from emulators.telegram import FakeTelegram
+from storage import Storage
+from storage.migrations import MIGRATIONS
+from tests.databases import ON_POSTGRES, new_postgres_database, postgres_only, rows
 from tests.rig import (
     TEST_API_KEY,
     TEST_WEBHOOK_SECRET,
@@ -52,8 +55,13 @@ async def test_a_healthy_bot_passes_every_check(
     for check in ("telegram token", "clock", "telegram webhook", "reseller key", "wallet"):
         assert line_for(lines, check).startswith("OK"), output
     assert "signature verified" in line_for(lines, "webhook round trip")
-    assert "integrity ok" in line_for(lines, "database")
-    assert line_for(lines, "disk")
+    assert f"schema version {len(MIGRATIONS)}" in line_for(lines, "database")
+    if ON_POSTGRES:
+        assert line_for(lines, "database").startswith("OK    database: PostgreSQL ")
+        assert "not checked: the data lives in PostgreSQL" in line_for(lines, "disk")
+    else:
+        assert "integrity ok" in line_for(lines, "database")
+        assert "GiB free" in line_for(lines, "disk")
     for secret in (tg.token, TEST_API_KEY, TEST_WEBHOOK_SECRET):
         assert secret not in output
 
@@ -125,3 +133,44 @@ async def test_an_unreachable_telegram_webhook_fails_with_one_clear_line(
     assert len(failing) == 1, lines
     assert failing[0].startswith("FAIL  telegram webhook: Telegram's last delivery failed")
     assert "1 updates pending" in failing[0] and "TELEGRAM_WEBHOOK_URL" in failing[0]
+
+
+@postgres_only
+async def test_on_postgresql_it_reads_the_real_database_and_never_writes(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    password = "pw-Doctor-Never-Prints-It"
+    url = new_postgres_database().replace("postgres@", f"postgres:{password}@", 1)
+    settings = bot_settings(tmp_path, tg, None, database_url=url, backup_dir=tmp_path / "b")
+
+    code, lines = await doctor(settings)  # a fresh, empty database
+
+    assert code == 0, lines
+    assert line_for(lines, "database").endswith(
+        "no schema yet -> nothing: the bot creates it at start"
+    )
+    assert "not checked" in line_for(lines, "disk")
+    assert "pg_dump" in line_for(lines, "backups")
+    assert rows(url, "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema()") == []  # fmt: skip
+    storage = Storage(url)
+    await storage.open()
+    await storage.close()
+    code, lines = await doctor(settings)
+    assert code == 0, lines
+    assert line_for(lines, "database").startswith("OK    database: PostgreSQL ")
+    assert line_for(lines, "database").endswith(f"schema version {len(MIGRATIONS)}")
+
+    missing = url.replace("/t_", "/no_such_")
+    missing_settings = bot_settings(tmp_path, tg, sandbox, database_url=missing)
+    assert missing_settings.public_url is not None
+    sandbox.state.webhooks.url = missing_settings.public_url + "/webhooks/pikasim"
+    code, lines = await doctor(missing_settings)
+    assert code == 1
+    assert line_for(lines, "database").startswith(
+        "FAIL  database: cannot read the PostgreSQL database of DATABASE_URL"
+    )
+    assert line_for(lines, "webhook round trip").startswith(
+        "FAIL  webhook round trip: cannot read the database to see it arrive"
+    )
+    assert password not in "\n".join(lines)
