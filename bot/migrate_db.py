@@ -28,7 +28,7 @@ import asyncpg
 from bot.logs import SecretMasker, configure_logging
 from bot.settings import Settings
 from storage import Storage, is_postgres_url
-from storage._postgres import WRITE_LOCK, resync_row_ids
+from storage.db import WRITE_LOCK, resync_row_ids
 from storage.migrations import MIGRATIONS
 
 __all__ = ["USAGE", "MigrationError", "masked_url", "migrate_database", "run_migrate_db"]

@@ -10,10 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage._base import ConstraintViolation, Database, Row, Transaction, now
-from storage._postgres import PostgresDatabase, is_postgres_url, numbered
+from storage._postgres import (
+    WRITE_LOCK,
+    PostgresDatabase,
+    is_postgres_url,
+    numbered,
+    resync_row_ids,
+)
 from storage._sqlite import SqliteDatabase
 
 __all__ = [
+    "WRITE_LOCK",
     "ConstraintViolation",
     "Database",
     "Row",
@@ -22,6 +29,7 @@ __all__ = [
     "now",
     "numbered",
     "open_database",
+    "resync_row_ids",
 ]
 
 

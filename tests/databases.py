@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from storage._postgres import numbered, resync_row_ids
+from storage.db import numbered, resync_row_ids
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = bool(ADMIN_URL)
