@@ -99,7 +99,7 @@ async def bot_figures(workdir: Path, path: Path, history: bool) -> Figures:
             assert bot.process is not None
             await asyncio.sleep(1.0)
             before = time.monotonic()
-            _, rss = await browse_burst(tg, bot.process.pid, "Japan")
+            _, rss, _ = await browse_burst(tg, bot.process.pid, "Japan")
             figures["browse, per update (ms)"] = (time.monotonic() - before) * 1000 / (UPDATES + 5)
             figures["memory after browsing (MiB)"] = rss / 1024
             latencies, _ = await payments(tg, sandbox)

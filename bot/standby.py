@@ -17,8 +17,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
-import asyncpg
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["LEADER_LOCK", "Leadership", "StandbyGate"]
@@ -35,7 +35,7 @@ class Leadership:
     def __init__(self, url: str | None, poll_seconds: float = 1.0) -> None:
         self._url = url
         self._poll = poll_seconds
-        self._conn: asyncpg.Connection | None = None
+        self._conn: Any = None  # an asyncpg connection, loaded only with PostgreSQL
         self._watcher: asyncio.Task[None] | None = None
         self.role = "active" if url is None else "standby"
 
@@ -61,6 +61,8 @@ class Leadership:
         return False
 
     async def _try_lock(self) -> bool:
+        import asyncpg
+
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(self._url)

@@ -10,7 +10,6 @@ Reads use a small pool, so browsing never waits behind a write.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -21,25 +20,13 @@ from typing import Any
 import asyncpg
 
 from storage._base import ConstraintViolation, Database, Row, Transaction
+from storage._sql import WRITE_LOCK, numbered
 
-__all__ = ["WRITE_LOCK", "PostgresDatabase", "is_postgres_url", "numbered", "resync_row_ids"]
+__all__ = ["PostgresDatabase", "resync_row_ids"]
 
 log = logging.getLogger("storage.db")
 
-# Advisory lock keys (any two fixed bigints; the session lock of bot/standby.py is another).
-WRITE_LOCK = 0x65_53_49_4D_01  # "eSIM" 1: one write transaction at a time
 _READ_POOL_SIZE = 4
-
-
-def is_postgres_url(target: object) -> bool:
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
-
-
-@functools.lru_cache(maxsize=1024)
-def numbered(sql: str) -> str:
-    """``?`` parameters as PostgreSQL's ``$1, $2, …`` (our SQL has no ``?`` in its literals)."""
-    pieces = sql.split("?")
-    return pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
 
 
 _ROW_ID = re.compile(r"\bid INTEGER PRIMARY KEY\b")

@@ -8,15 +8,10 @@ SQLite (``storage._sqlite``) is the embedded default; a ``postgresql://`` URL se
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from storage._base import ConstraintViolation, Database, Row, Transaction, now
-from storage._postgres import (
-    WRITE_LOCK,
-    PostgresDatabase,
-    is_postgres_url,
-    numbered,
-    resync_row_ids,
-)
+from storage._sql import WRITE_LOCK, is_postgres_url, numbered
 from storage._sqlite import SqliteDatabase
 
 __all__ = [
@@ -33,11 +28,21 @@ __all__ = [
 ]
 
 
+async def resync_row_ids(conn: Any) -> None:
+    """After rows were copied into PostgreSQL with their ids (an asyncpg connection): move every
+    id sequence past the largest id, so the next row the bot adds gets a fresh one."""
+    from storage._postgres import resync_row_ids as resync
+
+    await resync(conn)
+
+
 def open_database(target: Path | str) -> Database:
     """The database at ``target``: a ``postgresql://`` URL, else an SQLite file (or ":memory:").
 
     Nothing is connected until ``open()``.
     """
     if is_postgres_url(target):
+        from storage._postgres import PostgresDatabase  # loads asyncpg: only when it is used
+
         return PostgresDatabase(str(target))
     return SqliteDatabase(target)

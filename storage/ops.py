@@ -8,8 +8,7 @@ import contextlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-
-import asyncpg
+from typing import Any
 
 from storage.db import Database, is_postgres_url
 
@@ -109,6 +108,8 @@ def _sqlite_last_webhook_test_id(path: Path) -> int:
     return int(row[0] or 0)
 
 
-async def _read_only(url: str) -> asyncpg.Connection:
+async def _read_only(url: str) -> Any:
     settings = {"default_transaction_read_only": "on", "application_name": "esim-bot doctor"}
+    import asyncpg  # only with PostgreSQL
+
     return await asyncpg.connect(url, timeout=10, server_settings=settings)
