@@ -38,6 +38,13 @@ class SqliteDatabase(Database):
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        # One read at a time on the reader connection. SQLite keeps a connection's snapshot
+        # while any of its statements is open, and aiosqlite lets another coroutine's statement
+        # start between a cursor's execute and its close: under a steady stream of overlapping
+        # reads the snapshot never ends, and a row committed a moment ago stays invisible (a
+        # pre-checkout not finding the order it just invoiced). Serialised, each read starts
+        # fresh; aiosqlite's single thread ran them one at a time anyway.
+        self._read_lock = asyncio.Lock()
 
     async def open(self) -> None:
         on_disk = str(self.path) != ":memory:"
@@ -97,11 +104,11 @@ class SqliteDatabase(Database):
         return switched
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._require(self._reader).execute(sql, params) as cursor:
+        async with self._read_lock, self._require(self._reader).execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._require(self._reader).execute(sql, params) as cursor:
+        async with self._read_lock, self._require(self._reader).execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     @staticmethod

@@ -123,3 +123,43 @@ async def test_write_transactions_of_two_processes_never_overlap(tmp_path: Path)
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_committed_row_is_read_at_once_even_under_a_stream_of_reads(
+    tmp_path: Path,
+) -> None:
+    """Read-after-write: the order an invoice was just sent for is found by the pre-checkout
+    that follows, however many other reads are going on (on SQLite, overlapping statements on
+    one connection used to keep an old snapshot alive)."""
+    store = Storage(database_for(tmp_path))
+    await store.open()
+    async with store.db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO meta (key, value, updated_at) VALUES (?, 'x', 1)",
+            [(f"k{n}",) for n in range(2000)],
+        )
+    reading = True
+
+    async def reader() -> None:
+        while reading:
+            await store.db.fetchall("SELECT key FROM meta LIMIT 500")
+
+    readers = [asyncio.create_task(reader()) for _ in range(8)]
+    try:
+        await asyncio.sleep(0.1)
+        unseen = []
+        for n in range(50):
+            async with store.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO meta (key, value, updated_at) VALUES (?, 'new', 1)", (f"new{n}",)
+                )
+            if (
+                await store.db.fetchval("SELECT value FROM meta WHERE key = ?", (f"new{n}",))
+                is None
+            ):
+                unseen.append(n)
+        assert unseen == []
+    finally:
+        reading = False
+        await asyncio.gather(*readers)
+        await store.close()
