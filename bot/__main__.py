@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.app import run
+    from bot.standby import LeaderLockLost
 
     log = logging.getLogger("bot")
     try:
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # e.g. HTTP_PORT already in use
         log.error("cannot start: %s", error)
         return 3
+    except LeaderLockLost as error:  # the supervisor starts it again, as the standby
+        log.error("%s", error)
+        return 4
     return 0
 
 

@@ -36,7 +36,7 @@ from bot.pikasim import Priority as ResellerPriority
 from bot.reach import Reach
 from bot.services import Services
 from bot.settings import Settings
-from bot.standby import Leadership, StandbyGate
+from bot.standby import LeaderLockLost, Leadership, StandbyGate
 from bot.telegram_limiter import (
     PriorityRateLimiter,
     set_update_priority,
@@ -251,6 +251,8 @@ async def serve(
             await services.catalog.close()
             await server.stop()
             await leadership.release()
+    if leadership.lost:
+        raise LeaderLockLost("lost the leader lock's connection: stopped to leave room for one")
     log.info("stopped")
 
 

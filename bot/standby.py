@@ -21,12 +21,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["LEADER_LOCK", "Leadership", "StandbyGate"]
+__all__ = ["LEADER_LOCK", "LeaderLockLost", "Leadership", "StandbyGate"]
 
 log = logging.getLogger(__name__)
 
 LEADER_LOCK = 0x65_53_49_4D_02  # "eSIM" 2 (the write lock of storage._postgres is 1)
 _OPEN_PATHS = frozenset({"/healthz"})
+
+
+class LeaderLockLost(Exception):
+    """The active process lost its lock's connection and stopped (exit non-zero: restart)."""
 
 
 class Leadership:
@@ -38,6 +42,7 @@ class Leadership:
         self._conn: Any = None  # an asyncpg connection, loaded only with PostgreSQL
         self._watcher: asyncio.Task[None] | None = None
         self.role = "active" if url is None else "standby"
+        self.lost = False  # the lock's connection broke while active
 
     @property
     def standby(self) -> bool:
@@ -86,6 +91,7 @@ class Leadership:
                 except Exception as error:  # any failure: the lock may be gone
                     log.critical("lost the leader lock's connection (%s): stopping", error)
                     self.role = "standby"
+                    self.lost = True
                     on_lost()
                     return
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.standby import LEADER_LOCK
 from emulators.telegram import FakeTelegram
 from tests.databases import ON_POSTGRES, database_for, rows
 from tests.orders.test_crash import a_plan_code, buy_and_pay, reseller_orders_for
@@ -108,3 +109,27 @@ async def _kill_the_active_one_during_purchases(
 
 async def _is(bot: BotProcess, wanted: str) -> bool:
     return await role(bot) == wanted
+
+
+async def test_an_active_process_that_loses_its_lock_stops_with_an_error(
+    tmp_path: Path, tg: FakeTelegram, sandbox: RunningSandbox
+) -> None:
+    """Its lock's session ends (a network cut, a database failover): rather than go on as a
+    second active process, it stops, non-zero, so its supervisor starts it again."""
+    bot = BotProcess.for_rig(tmp_path, tg, sandbox)
+    database = database_for(tmp_path)
+    try:
+        await bot.start()
+        await bot.wait_ready()
+        holder = rows(
+            database,
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = ? AND objid = ? AND objsubid = 1",
+            (LEADER_LOCK >> 32, LEADER_LOCK & 0xFFFF_FFFF),
+        )
+        assert len(holder) == 1
+        rows(database, "SELECT pg_terminate_backend(?)", (holder[0]["pid"],))
+        assert await bot.wait_exit(timeout=20) == 4, bot.text
+        assert "lost the leader lock" in bot.text
+    finally:
+        await bot.kill()
