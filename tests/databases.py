@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from storage import Storage
 from storage.db import numbered, resync_row_ids
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
@@ -197,3 +198,24 @@ def connect(target: Path | str) -> Any:
     if isinstance(target, Path):
         return sqlite3.connect(target, isolation_level=None)
     return SyncPostgres(target)
+
+
+@contextlib.asynccontextmanager
+async def storage_with_history(
+    tmp_path: Path, *, heavy: int, heavy_esims: int
+) -> AsyncIterator[Storage]:
+    """An open Storage holding a generated history (bench/history.py: 200 users, 4,000 orders
+    over 40 days) and a customer ``heavy`` with ``heavy_esims`` eSIMs."""
+    from bench.history import generate, heavy_customer
+
+    target = database_for(tmp_path)
+    store = Storage(target)
+    await store.open()
+    conn = connect(target)
+    generate(conn, users=200, orders=4000, days=40)
+    heavy_customer(conn, heavy, heavy_esims)
+    conn.close()
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.history import generate, heavy_customer
 from storage import Order, OrderKind, OrderStatus, Storage, now
 from storage.rollup import DAY, today
-from tests.databases import connect, database_for
+from tests.databases import storage_with_history
 
 S = OrderStatus
 HEAVY = 777
@@ -18,15 +17,8 @@ HEAVY = 777
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    target = database_for(tmp_path)
-    store = Storage(target)
-    await store.open()
-    conn = connect(target)
-    generate(conn, users=200, orders=4000, days=40)
-    heavy_customer(conn, HEAVY, 20)
-    conn.close()
-    yield store
-    await store.close()
+    async with storage_with_history(tmp_path, heavy=HEAVY, heavy_esims=20) as store:
+        yield store
 
 
 async def _in_flight(storage: Storage, paid: int, placed: int, *, cost: int = 420) -> Order:

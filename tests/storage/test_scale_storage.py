@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.history import generate, heavy_customer
 from bot.upkeep import Upkeep
 from storage import OrderStatus, Storage, now
 from storage.rollup import DAY, today
 from storage.stats import PeriodStats, StatsRepo
-from tests.databases import ON_POSTGRES, connect, database_for, sqlite_only
+from tests.databases import ON_POSTGRES, sqlite_only, storage_with_history
 
 S = OrderStatus
 HEAVY = 777
@@ -24,15 +23,8 @@ _GROWING = ("orders", "payments", "refunds", "esims", "webhook_events", "audit_l
 
 @pytest.fixture
 async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    target = database_for(tmp_path)
-    store = Storage(target)
-    await store.open()
-    conn = connect(target)
-    generate(conn, users=200, orders=4000, days=40)
-    heavy_customer(conn, HEAVY, 120)
-    conn.close()
-    yield store
-    await store.close()
+    async with storage_with_history(tmp_path, heavy=HEAVY, heavy_esims=120) as store:
+        yield store
 
 
 def _same(a: PeriodStats, b: PeriodStats) -> None:
