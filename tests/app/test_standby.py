@@ -124,7 +124,8 @@ async def test_an_active_process_that_loses_its_lock_stops_with_an_error(
         holder = rows(
             database,
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = ? AND objid = ? AND objsubid = 1",
+            " AND classid = ? AND objid = ? AND objsubid = 1"  # other tests' bots hold theirs
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (LEADER_LOCK >> 32, LEADER_LOCK & 0xFFFF_FFFF),
         )
         assert len(holder) == 1
