@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.db import Database, Row, Transaction, now
-from storage.rollup import forget_books, forget_day
+from storage.rollup import forget_books, forget_books_day, forget_day
 
 __all__ = [
     "FINAL",
@@ -359,7 +359,8 @@ class OrdersRepo:
         if row is None:
             raise IllegalTransition(f"order {order.reference} is no longer {order.status}")
         await forget_day(tx, row["paid_at"])
-        await forget_books(tx, order.id)
+        if "ordered_at" in changes:  # the old day went above; its new day too
+            await forget_books_day(tx, row["ordered_at"])
         return Order.from_row(row)
 
     async def update(self, order: Order, **changes: Any) -> Order:
@@ -375,7 +376,8 @@ class OrdersRepo:
             )
             assert row is not None
             await forget_day(tx, row["paid_at"])
-            await forget_books(tx, order.id)
+            if "ordered_at" in changes:  # the old day went above; its new day too
+                await forget_books_day(tx, row["ordered_at"])
         return Order.from_row(row)
 
     async def average_cost_cents(self) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.db import Database, Row, Transaction, now
-from storage.rollup import DAY, forget_payment_books
+from storage.rollup import forget_books_day, forget_payment_books
 
 __all__ = ["Payment", "PaymentsRepo"]
 
@@ -68,7 +68,7 @@ class PaymentsRepo:
             ),
         )
         # Today's, so never cached; unless the stamp was taken a moment before midnight.
-        await tx.execute("DELETE FROM books_days WHERE day = ?", (stamp // DAY,))
+        await forget_books_day(tx, stamp)
         return changed == 1
 
     async def owed_refunds(self) -> list[Payment]:

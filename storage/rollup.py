@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from storage.db import Transaction, now
 
-__all__ = ["DAY", "forget_books", "forget_day", "forget_order_day", "forget_payment_books", "today"]
+__all__ = [
+    "DAY",
+    "forget_books",
+    "forget_books_day",
+    "forget_day",
+    "forget_order_day",
+    "forget_payment_books",
+    "today",
+]
 
 DAY = 86_400
 
@@ -40,8 +48,8 @@ async def forget_order_day(tx: Transaction, order_id: int) -> None:
 
 async def forget_books(tx: Transaction, order_id: int) -> None:
     """Drop the cached books of the days an order figures in: its payment's day (what became
-    of the Stars) and the day it was placed (its cost). An order's write calls it before and
-    after its UPDATE, so a changed ``ordered_at`` drops both its old and its new day. Today is
+    of the Stars) and the day it was placed (its cost). An order's write calls it before its
+    UPDATE (the old ``ordered_at``) and ``forget_books_day`` for a new ``ordered_at``. Today is
     dropped too (never cached, so a no-op): a stamp taken before midnight may commit after."""
     await tx.execute(
         "DELETE FROM books_days WHERE day IN ((SELECT created_at / ? FROM payments"
@@ -57,3 +65,9 @@ async def forget_payment_books(tx: Transaction, charge_id: str) -> None:
         " WHERE charge_id = ?)",
         (DAY, charge_id),
     )
+
+
+async def forget_books_day(tx: Transaction, when: int | None) -> None:
+    """Drop the cached books of the day of ``when`` (a new payment, a new ``ordered_at``)."""
+    if when is not None:
+        await tx.execute("DELETE FROM books_days WHERE day = ?", (when // DAY,))

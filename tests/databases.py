@@ -137,23 +137,6 @@ def rows(target: Path | str, sql: str, params: Sequence[Any] = ()) -> list[dict[
     return run_aside(read())
 
 
-def execute(target: Path | str, sql: str, params: Sequence[Any] = ()) -> None:
-    """Run one statement (``?`` parameters) against the database at ``target`` and commit."""
-    if isinstance(target, Path):
-        with contextlib.closing(sqlite3.connect(target, isolation_level=None)) as conn:
-            conn.execute(sql, params)
-        return
-
-    async def write() -> None:
-        conn = await asyncpg.connect(target)
-        try:
-            await conn.execute(numbered(sql), *params)
-        finally:
-            await conn.close()
-
-    run_aside(write())
-
-
 class _Rows:
     def __init__(self, found: list[Any]) -> None:
         self._found = found
